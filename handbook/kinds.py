@@ -1,0 +1,41 @@
+"""The table of form item kinds: one row per kind, read by the form reader, the print templates,
+the web form builder and the exporters, so that a new kind is one entry here plus one widget each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ItemKind:
+    name: str
+    label: str  # what the kind is called in Chinese (docs, errors)
+    extras: tuple[str, ...] = ()  # kind-specific fields an item of this kind may have
+    column: bool = True  # may be a column of a register table
+    printed: bool = True  # appears on the paper form
+    check_like: bool = False  # a 正常/异常 check: a failure can raise a corrective action
+
+
+COMMON_FIELDS = ("id", "kind", "label", "required", "ref", "help", "prefill")
+
+ITEM_KINDS: dict[str, ItemKind] = {k.name: k for k in (
+    ItemKind("check", "检查项(正常/异常)", check_like=True),
+    ItemKind("yesno", "是/否"),
+    ItemKind("text", "单行文字", ("max_length",)),
+    ItemKind("textarea", "多行文字", ("lines", "max_length"), column=False),
+    ItemKind("number", "数字", ("unit", "min", "max")),
+    ItemKind("date", "日期"),
+    ItemKind("time", "时间"),
+    ItemKind("datetime", "日期时间"),
+    ItemKind("choice", "选择", ("options", "multiple")),
+    ItemKind("person", "人员"),
+    ItemKind("signature", "签名", column=False),
+    ItemKind("photo", "照片(仅线上)", column=False, printed=False),
+    ItemKind("table", "登记表(多行)", ("columns", "rows"), column=False),
+)}
+
+# Prefill sources the server and the daily pack know how to fill in.
+PREFILLS = ("today", "now", "shift", "user", "area")
+
+CHECK_VALUES = {"ok": "正常", "fault": "异常"}
+YESNO_VALUES = {"yes": "是", "no": "否"}

@@ -1,0 +1,112 @@
+"""Read form definitions (checklists/<id>.yaml)."""
+
+from __future__ import annotations
+
+import re
+
+from .fields import Fields
+from .kinds import COMMON_FIELDS, ITEM_KINDS, PREFILLS
+from .model import Form, FormSection, Item
+from .problems import Problem, did_you_mean
+from .yamlsrc import Mapping, Node
+
+FORM_ID = re.compile(r"[a-z][a-z0-9-]*")
+ITEM_ID = re.compile(r"[a-z][a-z0-9_]*")
+FORM_KEYS = ("id", "title", "number", "revision", "serves", "orientation", "roles", "description", "header",
+             "sections", "signatures")
+SECTION_KEYS = ("title", "ref", "items")
+ALL_ITEM_FIELDS = tuple(dict.fromkeys(COMMON_FIELDS + tuple(e for k in ITEM_KINDS.values() for e in k.extras)))
+# Names that would clash with WTForms/Flask-WTF form attributes when items become form fields.
+RESERVED_ITEM_IDS = {"data", "errors", "meta", "populate_obj", "process", "validate", "csrf_token",
+                     "submission_id", "hidden_tag", "is_submitted", "validate_on_submit"}
+
+
+def read_form(node: Node | None, file_stem: str, path: str, problems: list[Problem]) -> Form | None:
+    f = Fields(path, problems)
+    m = f.mapping(node, "表单文件", FORM_KEYS, ("id", "title", "number", "revision", "serves", "sections"))
+    if m is None:
+        return None
+    form_id = f.ident(m, "id", FORM_ID, "patrol")
+    if form_id and form_id != file_stem:
+        f.problem(f.line(m, "id"), "form-file-name", name=f"{file_stem}.yaml", id=form_id)
+    seen: dict[str, int] = {}
+    header = _items(f, m, "header", seen)
+    sections = []
+    for entry in f.sequence(m, "sections", required=True):
+        section = f.mapping(entry, "sections", SECTION_KEYS, ("title", "items"))
+        if section is None:
+            continue
+        sections.append(FormSection(f.text(section, "title") or "", _items(f, section, "items", seen),
+                                    section.line, _refs(f, section)))
+    signatures = _items(f, m, "signatures", seen)
+    if form_id is None:
+        return None
+    return Form(
+        id=form_id, title=f.text(m, "title") or "", number=f.text(m, "number") or "",
+        revision=f.text(m, "revision") or "", serves=[v for v, _ in f.text_list(m, "serves", required=True)],
+        orientation=f.choice(m, "orientation", ("portrait", "landscape"), required=False, default="portrait")
+        or "portrait",
+        roles=[v for v, _ in f.text_list(m, "roles")], description=f.text(m, "description", False) or "",
+        header=header, sections=sections, signatures=signatures, path=path, line=m.line)
+
+
+def _refs(f: Fields, m: Mapping) -> list[str]:
+    return [v for v, _ in f.text_list(m, "ref", single_ok=True)]
+
+
+def _items(f: Fields, m: Mapping, key: str, seen: dict[str, int], in_table: bool = False) -> list[Item]:
+    items = []
+    for entry in f.sequence(m, key, required=(key == "items")):
+        item = _item(f, entry, key, seen, in_table)
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: bool) -> Item | None:
+    m = f.mapping(entry, key, ALL_ITEM_FIELDS, ("id", "kind", "label"))
+    if m is None:
+        return None
+    item_id = f.ident(m, "id", ITEM_ID, "fire_exit_clear")
+    kind_name = f.choice(m, "kind", ITEM_KINDS)
+    label = f.text(m, "label") or ""
+    if item_id is None or kind_name is None:
+        return None
+    if item_id in RESERVED_ITEM_IDS:
+        f.problem(f.line(m, "id"), "bad-choice", field="id", value=item_id, hint="(这是保留名称)",
+                  allowed="其他名称")
+    if item_id in seen:
+        f.problem(f.line(m, "id"), "duplicate-id", id=item_id, other=f"第 {seen[item_id]} 行")
+    seen[item_id] = f.line(m, "id")
+    kind = ITEM_KINDS[kind_name]
+    for extra in ALL_ITEM_FIELDS:
+        if extra in m.items and extra not in COMMON_FIELDS and extra not in kind.extras:
+            f.problem(f.line(m, extra), "form-item-kind-field", field=extra, kind=kind_name)
+    if in_table and not kind.column:
+        f.problem(f.line(m, "kind"), "form-nested-table", id=item_id, kind=kind_name)
+    prefill = f.text(m, "prefill", required=False) or ""
+    if prefill and prefill not in PREFILLS:
+        f.problem(f.line(m, "prefill"), "bad-choice", field="prefill", value=prefill,
+                  hint=did_you_mean(prefill, PREFILLS), allowed="、".join(PREFILLS))
+    item = Item(item_id, kind_name, label, m.line, required=f.boolean(m, "required"), refs=_refs(f, m),
+                help=f.text(m, "help", False) or "", prefill=prefill)
+    if kind_name == "number":
+        item.unit = f.text(m, "unit", False) or ""
+        item.min, item.max = f.integer(m, "min"), f.integer(m, "max")
+        if item.min is not None and item.max is not None and item.min > item.max:
+            f.problem(m.line, "number-range", id=item_id, min=item.min, max=item.max)
+    elif kind_name == "choice":
+        item.options = [v for v, _ in f.text_list(m, "options")]
+        item.multiple = f.boolean(m, "multiple")
+        if not item.options:
+            f.problem(m.line, "form-options", id=item_id)
+    elif kind_name == "table":
+        item.columns = _items(f, m, "columns", {}, in_table=True)
+        item.rows = f.integer(m, "rows") or 10
+        if not item.columns:
+            f.problem(m.line, "form-columns", id=item_id)
+    if "lines" in kind.extras:
+        item.lines = f.integer(m, "lines") or 3
+    if "max_length" in kind.extras:
+        item.max_length = f.integer(m, "max_length")
+    return item
