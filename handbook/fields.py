@@ -41,7 +41,13 @@ class Fields:
             return None
         allowed = list(allowed)
         for key, key_line in node.key_lines.items():
-            if key not in allowed:
+            if key in allowed:
+                continue
+            value = node.items[key]
+            if node.flow and isinstance(value, Scalar) and value.is_null:
+                # `{text: 甲,乙}`: the comma ended the value and 乙 became a key.
+                self.problem(key_line, "flow-comma", key=key)
+            else:
                 self.problem(key_line, "unknown-key", key=key, hint=did_you_mean(key, allowed),
                              allowed="、".join(allowed))
         for key in required:

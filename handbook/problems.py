@@ -23,6 +23,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "type-list": ("“{field}” 应是列表,实际是{actual}", "改写为列表:每项一行,以 “- ” 开头"),
     "type-text": ("“{field}” 应是文字,实际是{actual}", "写成一行文字"),
     "empty": ("“{field}” 不能为空", "填写内容"),
+    "flow-comma": ("“{key}” 被当成了字段名:{{ }} 里的文字含有英文逗号", "把整段文字加上引号,或改用中文逗号“,”"),
     "missing": ("缺少必填字段 “{field}”", "添加 {field}: …"),
     "unknown-key": ("未知字段 “{key}”{hint}", "删除它,或改为允许的字段:{allowed}"),
     "bad-bool": ("“{field}” 应为 true 或 false,实际是 “{value}”", "写 true 或 false(YAML 的 yes/no/on/off 不被接受)"),

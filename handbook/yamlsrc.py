@@ -25,6 +25,7 @@ class Scalar:
 @dataclass
 class Mapping:
     line: int
+    flow: bool = False  # written inline as {key: value, ...}
     items: dict[str, Node] = field(default_factory=dict)
     key_lines: dict[str, int] = field(default_factory=dict)
 
@@ -104,7 +105,7 @@ def _convert(node: yaml.Node, path: str, offset: int, problems: list[Problem]) -
         return Scalar(node.value, line, quoted=quoted, is_null=is_null)
     if isinstance(node, yaml.SequenceNode):
         return Sequence(line, [_convert(item, path, offset, problems) for item in node.value])
-    mapping = Mapping(line)
+    mapping = Mapping(line, flow=bool(node.flow_style))
     for key_node, value_node in node.value:
         key_line = key_node.start_mark.line + 1 + offset
         if not isinstance(key_node, yaml.ScalarNode):

@@ -1,0 +1,47 @@
+# 客服制度手册 / Service Handbook. `make run` and `make test` are all a new machine needs.
+SHELL := /bin/bash
+export NO_MKDOCS_2_WARNING := 1
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: install site check run test lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install-debian-packages.sh
+	@scripts/install-debian-packages.sh
+	@echo "==> Creating the virtualenv in $(VENV) and installing the project"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/pip install -q -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import handbook, mkdocs, material, jieba, weasyprint, playwright" \
+		|| { echo "Python packages are missing: see the pip output above"; exit 1; }
+	@touch $(STAMP)
+
+check: install
+	@echo "==> Checking the regulations and forms (handbook check)"
+	@$(BIN)/handbook check
+
+site: check
+	@echo "==> Building the handbook into site/"
+	@$(BIN)/mkdocs build --strict
+
+run: site
+	@echo "==> Serving the handbook on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
+	@$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory site
+
+test: install
+	@echo "==> Linting (ruff)"
+	@$(BIN)/ruff check handbook formserver tests
+	@echo "==> Running the tests (pytest)"
+	@$(BIN)/pytest
+
+bench: install
+	@echo "==> Benchmarks"
+	@$(BIN)/python -m tests.bench
+
+clean:
+	rm -rf site .pytest_cache .ruff_cache

@@ -1,0 +1,191 @@
+"""Pages that look across regulations: home, clause index, penalties, roles, revisions, forms, coverage."""
+
+from __future__ import annotations
+
+from .model import Form, Handbook, Item, PenaltyRow
+from .pages_regulation import render_table
+from .render import TextRenderer, cell, clause_link, form_page, link, regulation_page
+
+RECENT_REVISIONS = 10
+# Index pages repeat every clause's words: searching them would bury the clause itself.
+NOT_SEARCHED = ["---", "search:", "  exclude: true", "---", ""]
+
+
+def home(hb: Handbook) -> str:
+    page = "index.md"
+    org = hb.organisation
+    out = [f"# {org.name} · 客服制度手册", "",
+           f"本手册收录{org.company}{org.name}的全部管理制度,共 {len(hb.regulations)} 项制度、"
+           f"{len(hb.clauses)} 个条款。每个条款都有固定编号(如 `KF-11.4`),可以直接引用和链接。", "",
+           "## 我该看什么", ""]
+    out += [f"- [{role.name}]({link(page, f'roles/{role.id}.md')}):{role.description}"
+            for role in org.roles.values()]
+    out += ["", "## 按主题", ""]
+    for topic in hb.topics:
+        regs = [r for r in hb.regulations if r.topic == topic.id]
+        if regs:
+            links = "、".join(f"[{r.title}]({link(page, regulation_page(r.id))})" for r in regs)
+            out.append(f"- **{topic.title}**:{links}")
+    out += ["", "## 最近修订", "", "| 日期 | 制度 | 版本 | 说明 |", "| --- | --- | --- | --- |"]
+    history = sorted(((rev, reg) for reg in hb.regulations for rev in reg.revisions),
+                     key=lambda pair: (pair[0].date, pair[1].id), reverse=True)
+    for rev, reg in history[:RECENT_REVISIONS]:
+        out.append(f"| {rev.date.isoformat()} | [{reg.id} {reg.title}]({link(page, regulation_page(reg.id))}) | "
+                   f"{cell(rev.revision)} | {cell(rev.summary)} |")
+    out += ["", "## 速查", "",
+            f"- [条款索引]({link(page, 'clauses.md')}):全部条款及其编号",
+            f"- [处罚与罚款标准]({link(page, 'penalties.md')})",
+            f"- [岗位与职责]({link(page, 'roles/index.md')})",
+            f"- [表单与检查表]({link(page, 'forms/index.md')})",
+            f"- [修订历史]({link(page, 'revisions.md')})", ""]
+    return "\n".join(out)
+
+
+def clause_index(hb: Handbook) -> str:
+    page = "clauses.md"
+    text = TextRenderer(hb, page)
+    out = [*NOT_SEARCHED, "# 条款索引", "", "全部条款按编号排列。点击编号跳到条款原文。", ""]
+    for reg in hb.regulations:
+        out += [f"## {reg.id} {reg.title}", "", "| 条款 | 章节 | 内容摘要 |", "| --- | --- | --- |"]
+        ids = reg.clause_ids + [row.id for t in hb.tables.values() if t.regulation_id == reg.id for row in t.rows]
+        for clause_id in sorted(ids, key=lambda c: hb.clauses[c].number):
+            clause = hb.clauses[clause_id]
+            excerpt = text.plain(clause.text).replace("\n", " ")
+            excerpt = excerpt if len(excerpt) <= 60 else excerpt[:60] + "…"
+            out.append(f"| [{clause_id}]({clause_link(hb, page, clause_id)}) | {cell(text.plain(clause.section))} | "
+                       f"{cell(excerpt)} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def penalties(hb: Handbook) -> str:
+    page = "penalties.md"
+    out = ["# 处罚与罚款标准", "", "下表汇总全部处罚条款;每一行都是可引用的条款,点击编号查看所在制度。", ""]
+    text = TextRenderer(hb, page)
+    for table in hb.tables.values():
+        if table.kind != "penalties":
+            continue
+        out += [f"## {table.title}", "", "| 条款 | 违规行为 | 条件 | 处理 | 罚款 | 违反条款 |",
+                "| --- | --- | --- | --- | --- | --- |"]
+        for row in table.rows:
+            assert isinstance(row, PenaltyRow)
+            violated = " ".join(f"[{v}]({clause_link(hb, page, v)})" for v in row.violates if v in hb.clauses)
+            out.append(f"| [{row.id}]({clause_link(hb, page, row.id)}) | {cell(text.plain(row.offence))} | "
+                       f"{cell(row.condition)} | {'、'.join(row.sanctions)} | {row.fine_text} | {violated} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def roles_index(hb: Handbook) -> str:
+    page = "roles/index.md"
+    out = ["# 岗位与职责", "", "| 岗位 | 说明 | 适用制度 |", "| --- | --- | --- |"]
+    for role in hb.organisation.roles.values():
+        count = sum(role.id in r.applies_to for r in hb.regulations)
+        out.append(f"| [{role.name}]({link(page, f'roles/{role.id}.md')}) | {cell(role.description)} | {count} 项 |")
+    out += ["", "## 部门", "", "| 部门 | 职能 |", "| --- | --- |"]
+    out += [f"| {d.name} | {cell(d.description)} |" for d in hb.organisation.departments.values()]
+    for table in hb.tables.values():
+        if table.kind == "duties":
+            out += ["", *render_table(hb, page, table)]
+    return "\n".join(out) + "\n"
+
+
+def role_page(hb: Handbook, role_id: str) -> str:
+    page = f"roles/{role_id}.md"
+    role = hb.organisation.roles[role_id]
+    text = TextRenderer(hb, page)
+    out = [f"# {role.name}:我该遵守什么", "", role.description, "", "## 适用的制度", ""]
+    out += [f"- [{r.id} {r.title}]({link(page, regulation_page(r.id))}):{text.plain(r.summary)}"
+            for r in hb.regulations if role_id in r.applies_to]
+    duties = [row for t in hb.tables.values() if t.kind == "duties" for row in t.rows
+              if getattr(row, "role", "") == role_id]
+    if duties:
+        out += ["", "## 岗位职责", ""]
+        out += [f"- [{row.id}]({clause_link(hb, page, row.id)}) {text.plain(row.duty)}" for row in duties]
+    meetings = [row for t in hb.tables.values() if t.kind == "meetings" for row in t.rows
+                if role_id == getattr(row, "chair", "") or role_id in getattr(row, "attendees", ())]
+    if meetings:
+        out += ["", "## 需要参加的会议", ""]
+        out += [f"- [{row.id}]({clause_link(hb, page, row.id)}) {text.plain(row.summary())}" for row in meetings]
+    forms = [f for f in hb.forms if role_id in f.roles]
+    if forms:
+        out += ["", "## 需要填写的表单", ""]
+        out += [f"- [{f.title}]({link(page, form_page(f.id))})({f.number})" for f in forms]
+    return "\n".join(out) + "\n"
+
+
+def revisions(hb: Handbook) -> str:
+    page = "revisions.md"
+    out = ["# 修订历史", "", "各项制度的全部修订记录,以及合并原有模板时所做的取舍。", ""]
+    for reg in hb.regulations:
+        out += [f"## [{reg.id} {reg.title}]({link(page, regulation_page(reg.id))})", ""]
+        for rev in reversed(reg.revisions):
+            out += [f"**{rev.revision}**({rev.date.isoformat()},{rev.author}):{rev.summary}", ""]
+            out += [f"- {d}" for d in rev.decisions]
+            out.append("")
+    return "\n".join(out)
+
+
+def forms_index(hb: Handbook) -> str:
+    page = "forms/index.md"
+    out = ["# 表单与检查表", "", "制度要求填写的全部表单。每张表单可在线填写,也可下载 PDF 打印。", "",
+           "| 表单 | 编号 | 填写人 | 依据条款 |", "| --- | --- | --- | --- |"]
+    for form in hb.forms:
+        roles = "、".join(hb.organisation.roles[r].name for r in form.roles if r in hb.organisation.roles)
+        serves = " ".join(f"[{c}]({clause_link(hb, page, c)})" for c in form.serves if c in hb.clauses)
+        out.append(f"| [{form.title}]({link(page, form_page(form.id))}) | {form.number} | {roles} | {serves} |")
+    out += ["", f"另见:[制度与表单对照]({link(page, 'forms/coverage.md')})。", ""]
+    return "\n".join(out)
+
+
+def form_page_markdown(hb: Handbook, form: Form) -> str:
+    page = form_page(form.id)
+    out = [f"# {form.title}", "", f"表单编号 {form.number} · 版本 {form.revision}", ""]
+    if form.description:
+        out += [TextRenderer(hb, page)(form.description), ""]
+    serves = "、".join(f"[{c}]({clause_link(hb, page, c)})" for c in form.serves if c in hb.clauses)
+    out += [f"依据条款:{serves}", ""]
+    groups = [("表头", form.header)] + [(s.title, s.items) for s in form.sections] + [("签字", form.signatures)]
+    for title, items in groups:
+        if not items:
+            continue
+        out += [f"## {title}", "", "| 项目 | 类型 | 必填 | 依据条款 |", "| --- | --- | --- | --- |"]
+        out += [_item_row(hb, page, item) for item in items]
+        out.append("")
+    return "\n".join(out)
+
+
+def _item_row(hb: Handbook, page: str, item: Item) -> str:
+    from .kinds import ITEM_KINDS
+
+    kind = ITEM_KINDS[item.kind].label
+    if item.kind == "table":
+        kind += ":" + "、".join(c.label for c in item.columns)
+    elif item.kind == "choice":
+        kind += ":" + " / ".join(item.options)
+    refs = " ".join(f"[{r}]({clause_link(hb, page, r)})" for r in item.refs if r in hb.clauses)
+    return f"| [{cell(item.label)}](#item-{item.id}){{#item-{item.id}}} | {cell(kind)} | " \
+           f"{'是' if item.required else ''} | {refs} |"
+
+
+def coverage(hb: Handbook) -> str:
+    page = "forms/coverage.md"
+    out = [*NOT_SEARCHED, "# 制度与表单对照", "",
+           "逐条列出每个条款由哪张表单的哪一项落实。没有表单项目的条款靠培训、检查和考核落实。", ""]
+    enforced = total = 0
+    body: list[str] = []
+    for reg in hb.regulations:
+        body += [f"## {reg.id} {reg.title}", "", "| 条款 | 落实的表单项目 |", "| --- | --- |"]
+        for clause_id in reg.clause_ids:
+            total += 1
+            items = [c for c in hb.citations.get(clause_id, []) if c.kind in ("form", "item")]
+            enforced += bool(items)
+            cells = "、".join(f"[{cell(c.label)}]({_citation_target(page, c)})" for c in items) or "—"
+            body.append(f"| [{clause_id}]({clause_link(hb, page, clause_id)}) | {cells} |")
+        body.append("")
+    out += [f"共 {total} 个条文条款,其中 {enforced} 个有表单项目落实。", "", *body]
+    return "\n".join(out)
+
+
+def _citation_target(page: str, citation) -> str:
+    return link(page, form_page(citation.source_id), f"item-{citation.detail}" if citation.detail else "")
