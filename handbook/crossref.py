@@ -79,6 +79,9 @@ def _check_regulations(c: _Checker, citations: dict[str, list[Citation]]) -> Non
         if reg.department and reg.department not in c.department_ids:
             c.dangling(reg.path, 1, "部门", reg.department, c.department_ids)
         c.roles(reg.path, 1, reg.applies_to)
+        front_texts = [reg.summary] + [t for rev in reg.revisions for t in (rev.summary, *rev.decisions)]
+        for front_text in front_texts:
+            _check_placeholders(c, reg.path, 1, front_text, placeholders)
         for block in reg.blocks:
             if isinstance(block, TableBlock):
                 placed[block.table_id].append((reg.id, reg.path, block.line))

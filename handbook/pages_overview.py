@@ -116,12 +116,13 @@ def role_page(hb: Handbook, role_id: str) -> str:
 
 def revisions(hb: Handbook) -> str:
     page = "revisions.md"
+    text = TextRenderer(hb, page)
     out = ["# 修订历史", "", "各项制度的全部修订记录,以及合并原有模板时所做的取舍。", ""]
     for reg in hb.regulations:
         out += [f"## [{reg.id} {reg.title}]({link(page, regulation_page(reg.id))})", ""]
         for rev in reversed(reg.revisions):
-            out += [f"**{rev.revision}**({rev.date.isoformat()},{rev.author}):{rev.summary}", ""]
-            out += [f"- {d}" for d in rev.decisions]
+            out += [f"**{rev.revision}**({rev.date.isoformat()},{rev.author}):{text.plain(rev.summary)}", ""]
+            out += [f"- {text.plain(d)}" for d in rev.decisions]
             out.append("")
     return "\n".join(out)
 

@@ -28,7 +28,8 @@ CITATION_LABELS = {"form": "表单", "item": "表单项目", "question": "测验
 def render_regulation(hb: Handbook, reg: Regulation) -> str:
     page = regulation_page(reg.id)
     text = TextRenderer(hb, page)
-    out = [f"# {reg.id} {reg.title}", ""]
+    # Regulations are what people search for; forms and indexes that quote them rank below.
+    out = ["---", "search:", "  boost: 2", "---", "", f"# {reg.id} {reg.title}", ""]
     if reg.summary:
         out += [f'<p class="reg-summary">{html.escape(text.plain(reg.summary))}</p>', ""]
     out += document_control(hb, reg)
@@ -41,7 +42,7 @@ def render_regulation(hb: Handbook, reg: Regulation) -> str:
             out += render_clause(hb, page, text, block.clause_id)
         elif isinstance(block, TableBlock) and block.table_id in hb.tables:
             out += render_table(hb, page, hb.tables[block.table_id])
-    out += revision_history(reg)
+    out += revision_history(reg, text)
     return "\n".join(out) + "\n"
 
 
@@ -144,12 +145,13 @@ TABLE_COLUMNS = {
 }
 
 
-def revision_history(reg: Regulation) -> list[str]:
+def revision_history(reg: Regulation, text: TextRenderer) -> list[str]:
     out = ["## 修订记录", "", "| 版本 | 日期 | 修订人 | 说明 |", "| --- | --- | --- | --- |"]
     for rev in reversed(reg.revisions):
-        out.append(f"| {cell(rev.revision)} | {rev.date.isoformat()} | {cell(rev.author)} | {cell(rev.summary)} |")
+        out.append(f"| {cell(rev.revision)} | {rev.date.isoformat()} | {cell(rev.author)} | "
+                   f"{cell(text.plain(rev.summary))} |")
     out.append("")
-    decisions = [d for rev in reg.revisions for d in rev.decisions]
+    decisions = [text.plain(d) for rev in reg.revisions for d in rev.decisions]
     if decisions:
         out += ['??? note "合并与取舍说明"', ""]
         out += [f"    - {d}" for d in decisions]
