@@ -152,3 +152,48 @@ def test_a_broken_source_stops_the_build_with_file_and_line(tmp_path):
     output = result.stdout + result.stderr
     assert f"regulations/KF-07-patrol.md:{line}: 编号 “KF-07.1” 重复" in output
     assert "Traceback" not in output
+
+
+def test_mkdocs_serve_live_reloads_an_edited_regulation(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    project = tmp_path / "project"
+    for folder in ("regulations", "checklists", "docs"):
+        shutil.copytree(PROJECT / folder, project / folder)
+    shutil.copy(PROJECT / "mkdocs.yml", project / "mkdocs.yml")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{port}",
+                               "-f", str(project / "mkdocs.yml")], cwd=project, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+
+    def fetch() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/regulations/KF-07/", timeout=5) as response:
+            return response.read().decode("utf-8")
+
+    def wait_for(text: str) -> bool:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if text in fetch():
+                    return True
+            except OSError:
+                pass
+            time.sleep(0.5)
+        return False
+
+    try:
+        assert wait_for("KF-07 巡查制度")
+        target = project / "regulations" / "KF-07-patrol.md"
+        target.write_text(target.read_text(encoding="utf-8").replace("[KF-07.1] ", "[KF-07.1] 【已修改】", 1),
+                          encoding="utf-8")
+        assert wait_for("【已修改】")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
