@@ -44,7 +44,7 @@ def check_and_index(hb: Handbook, problems: list[Problem]) -> None:
     _check_tables(c, citations)
     for question in hb.questions:
         for ref in question.refs:
-            if c.clause_ref(question.path, question.line, ref):
+            if c.clause_ref(question.path, question.lines.get("refs", question.line), ref):
                 citations[ref].append(Citation("question", question.id, question.question))
         if not any(r.id == question.regulation_id for r in hb.regulations):
             c.dangling(question.path, question.line, "制度", question.regulation_id,
@@ -75,10 +75,10 @@ def _check_regulations(c: _Checker, citations: dict[str, list[Citation]]) -> Non
             c.problem(reg.path, 1, "duplicate-id", id=reg.id, other=seen[reg.id])
         seen[reg.id] = reg.path
         if reg.topic and reg.topic not in topics:
-            c.dangling(reg.path, 1, "主题", reg.topic, topics)
+            c.dangling(reg.path, reg.lines.get("topic", 1), "主题", reg.topic, topics)
         if reg.department and reg.department not in c.department_ids:
-            c.dangling(reg.path, 1, "部门", reg.department, c.department_ids)
-        c.roles(reg.path, 1, reg.applies_to)
+            c.dangling(reg.path, reg.lines.get("department", 1), "部门", reg.department, c.department_ids)
+        c.roles(reg.path, reg.lines.get("applies_to", 1), reg.applies_to)
         front_texts = [reg.summary] + [t for rev in reg.revisions for t in (rev.summary, *rev.decisions)]
         for front_text in front_texts:
             _check_placeholders(c, reg.path, 1, front_text, placeholders)
@@ -149,9 +149,9 @@ def _check_tables(c: _Checker, citations: dict[str, list[Citation]]) -> None:
 def _check_forms(c: _Checker, citations: dict[str, list[Citation]]) -> None:
     for form in c.hb.forms:
         for ref in form.serves:
-            if c.clause_ref(form.path, form.line, ref):
+            if c.clause_ref(form.path, form.lines.get("serves", form.line), ref):
                 citations[ref].append(Citation("form", form.id, form.title))
-        c.roles(form.path, form.line, form.roles)
+        c.roles(form.path, form.lines.get("roles", form.line), form.roles)
         for section in form.sections:
             for ref in section.refs:
                 if c.clause_ref(form.path, section.line, ref):

@@ -18,7 +18,7 @@ from .read_org import read_organisation, read_topics
 from .read_quiz import read_paths, read_quiz
 from .read_regulation import read_regulation
 from .read_tables import read_table
-from .yamlsrc import parse_yaml
+from .yamlsrc import Node, parse_yaml
 
 log = logging.getLogger(__name__)
 log.addHandler(logging.NullHandler())
@@ -46,13 +46,15 @@ class _Reader:
             self.problems.append(make_problem(self.rel(path), 1, "yaml-not-text", detail=error.strerror))
         return None
 
-    def yaml(self, path: Path):
+    def yaml(self, path: Path) -> tuple[Node | None, bool]:
+        """(root node, readable): a file that is not readable YAML has had its problem recorded already,
+        and its reader must not add a second, misleading one."""
         text = self.text(path)
         if text is None:
-            return None
+            return None, False
         node, problems = parse_yaml(text, self.rel(path))
         self.problems.extend(problems)
-        return node
+        return node, not problems
 
 
 def load_handbook(root: str | Path) -> tuple[Handbook, list[Problem]]:
@@ -62,18 +64,20 @@ def load_handbook(root: str | Path) -> tuple[Handbook, list[Problem]]:
     regs_dir, forms_dir = root / "regulations", root / "checklists"
 
     org_path = regs_dir / "organisation.yaml"
-    if org_path.exists():
-        organisation = read_organisation(r.yaml(org_path), r.rel(org_path), problems)
-    else:
+    organisation = Organisation("", "", "", "", "")
+    if not org_path.exists():
         problems.append(make_problem(r.rel(org_path), 1, "no-files", what=" organisation.yaml"))
-        organisation = Organisation("", "", "", "", "")
+    elif (parsed := r.yaml(org_path))[1]:
+        organisation = read_organisation(parsed[0], r.rel(org_path), problems)
     topics_path = regs_dir / "topics.yaml"
-    topics = read_topics(r.yaml(topics_path), r.rel(topics_path), problems) if topics_path.exists() else []
+    topics = []
+    if topics_path.exists() and (parsed := r.yaml(topics_path))[1]:
+        topics = read_topics(parsed[0], r.rel(topics_path), problems)
 
     regulations, clauses = [], {}
-    for path in sorted(regs_dir.glob("*.md")):
-        if path.name.startswith("_") or path.name.upper() == "README.MD":
-            continue
+    regulation_files = [p for p in sorted(regs_dir.glob("*.md"))
+                        if not p.name.startswith("_") and p.name.upper() != "README.MD"]
+    for path in regulation_files:
         text = r.text(path)
         result = read_regulation(text, r.rel(path), problems, organisation.approver) if text is not None else None
         if result is None:
@@ -82,12 +86,13 @@ def load_handbook(root: str | Path) -> tuple[Handbook, list[Problem]]:
         regulations.append(regulation)
         for clause in regulation_clauses:
             _add_clause(clauses, clause, problems)
-    if not regulations:
+    if not regulation_files:
         problems.append(make_problem(r.rel(regs_dir), 1, "no-files", what="制度文件(*.md)"))
 
     tables: dict[str, Table] = {}
     for path in sorted((regs_dir / "tables").glob("*.yaml")):
-        table = read_table(r.yaml(path), path.stem, r.rel(path), problems)
+        node, readable = r.yaml(path)
+        table = read_table(node, path.stem, r.rel(path), problems) if readable else None
         if table is None:
             continue
         tables[table.id] = table
@@ -97,13 +102,18 @@ def load_handbook(root: str | Path) -> tuple[Handbook, list[Problem]]:
 
     questions: list[Question] = []
     for path in sorted((regs_dir / "quizzes").glob("*.yaml")):
-        questions.extend(read_quiz(r.yaml(path), path.stem, r.rel(path), problems))
+        node, readable = r.yaml(path)
+        if readable:
+            questions.extend(read_quiz(node, path.stem, r.rel(path), problems))
     paths_file = regs_dir / "paths.yaml"
-    paths = read_paths(r.yaml(paths_file), r.rel(paths_file), problems) if paths_file.exists() else []
+    paths = []
+    if paths_file.exists() and (parsed := r.yaml(paths_file))[1]:
+        paths = read_paths(parsed[0], r.rel(paths_file), problems)
 
     forms = []
     for path in sorted(forms_dir.glob("*.yaml")):
-        form = read_form(r.yaml(path), path.stem, r.rel(path), problems)
+        node, readable = r.yaml(path)
+        form = read_form(node, path.stem, r.rel(path), problems) if readable else None
         if form is not None:
             forms.append(form)
 

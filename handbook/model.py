@@ -145,6 +145,7 @@ class Regulation:
     revisions: list[Revision]
     path: str
     blocks: list[Block] = field(default_factory=list)
+    lines: dict[str, int] = field(default_factory=dict)  # front-matter key → line, for problems
 
     @property
     def clause_ids(self) -> list[str]:
@@ -296,6 +297,7 @@ class Question:
     explanation: str
     path: str
     line: int
+    lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def correct_options(self) -> list[Option]:
@@ -364,6 +366,7 @@ class Form:
     signatures: list[Item]
     path: str
     line: int
+    lines: dict[str, int] = field(default_factory=dict)
 
     def all_items(self) -> list[Item]:
         """Every item in reading order (header, sections, signatures), not table columns."""

@@ -16,6 +16,7 @@ from pathlib import Path
 CATALOGUE: dict[str, tuple[str, str]] = {
     "yaml-syntax": ("YAML 语法错误:{detail}", "检查缩进、冒号后的空格和引号是否成对"),
     "yaml-tab": ("YAML 中不能用制表符缩进", "把制表符换成空格"),
+    "yaml-control-char": ("文件含有不允许的控制字符 {char}", "删除该字符(常见于从网页或 Word 复制的文字)"),
     "yaml-duplicate-key": ("键 “{key}” 重复出现(第一次在第 {first} 行)", "删除或合并重复的键"),
     "yaml-alias": ("不支持 YAML 锚点和别名(&、*)", "把内容直接写出来"),
     "yaml-not-text": ("文件不是 UTF-8 文本:{detail}", "用 UTF-8 编码保存文件"),

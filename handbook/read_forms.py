@@ -47,14 +47,15 @@ def read_form(node: Node | None, file_stem: str, path: str, problems: list[Probl
         orientation=f.choice(m, "orientation", ("portrait", "landscape"), required=False, default="portrait")
         or "portrait",
         roles=[v for v, _ in f.text_list(m, "roles")], description=f.text(m, "description", False) or "",
-        header=header, sections=sections, signatures=signatures, path=path, line=m.line)
+        header=header, sections=sections, signatures=signatures, path=path, line=m.line, lines=dict(m.key_lines))
 
 
 def _refs(f: Fields, m: Mapping) -> list[str]:
     return [v for v, _ in f.text_list(m, "ref", single_ok=True)]
 
 
-def _items(f: Fields, m: Mapping, key: str, seen: dict[str, int], in_table: bool = False) -> list[Item]:
+def _items(f: Fields, m: Mapping, key: str, seen: dict[str, int], in_table: str = "") -> list[Item]:
+    """Items of a list; `in_table` is the id of the register whose columns these are."""
     items = []
     for entry in f.sequence(m, key, required=(key == "items")):
         item = _item(f, entry, key, seen, in_table)
@@ -63,7 +64,7 @@ def _items(f: Fields, m: Mapping, key: str, seen: dict[str, int], in_table: bool
     return items
 
 
-def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: bool) -> Item | None:
+def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: str) -> Item | None:
     m = f.mapping(entry, key, ALL_ITEM_FIELDS, ("id", "kind", "label"))
     if m is None:
         return None
@@ -83,7 +84,7 @@ def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: bool
         if extra in m.items and extra not in COMMON_FIELDS and extra not in kind.extras:
             f.problem(f.line(m, extra), "form-item-kind-field", field=extra, kind=kind_name)
     if in_table and not kind.column:
-        f.problem(f.line(m, "kind"), "form-nested-table", id=item_id, kind=kind_name)
+        f.problem(f.line(m, "kind"), "form-nested-table", id=in_table, kind=kind_name)
     prefill = f.text(m, "prefill", required=False) or ""
     if prefill and prefill not in PREFILLS:
         f.problem(f.line(m, "prefill"), "bad-choice", field="prefill", value=prefill,
@@ -101,7 +102,7 @@ def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: bool
         if not item.options:
             f.problem(m.line, "form-options", id=item_id)
     elif kind_name == "table":
-        item.columns = _items(f, m, "columns", {}, in_table=True)
+        item.columns = _items(f, m, "columns", {}, in_table=item_id)
         item.rows = f.integer(m, "rows") or 10
         if not item.columns:
             f.problem(m.line, "form-columns", id=item_id)

@@ -70,7 +70,8 @@ def _read_question(f: Fields, entry: Node, regulation_id: str, path: str) -> Que
             f.problem(item.line, "question-no-answer", id=question_id)
         elif kind == "single" and correct > 1:
             f.problem(item.line, "question-single-many", id=question_id, count=correct)
-    return Question(question_id, regulation_id, kind, refs, text, options, answer, explanation, path, item.line)
+    return Question(question_id, regulation_id, kind, refs, text, options, answer, explanation, path, item.line,
+                    dict(item.key_lines))
 
 
 def read_paths(node: Node | None, path: str, problems: list[Problem]) -> list[LearningPath]:

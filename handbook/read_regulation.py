@@ -61,6 +61,7 @@ def read_regulation(text: str, path: str, problems: list[Problem],
         summary=f.text(m, "summary", required=False) or "",
         revisions=revisions,
         path=path,
+        lines=dict(m.key_lines),
     )
     _check_revisions(f, m, regulation)
     if not regulation_id:

@@ -52,7 +52,7 @@ def parse_yaml(text: str, path: str, line_offset: int = 0) -> tuple[Node | None,
     """Parse one YAML document into located nodes; syntax problems are returned, never raised."""
     problems: list[Problem] = []
     if "\t" in text:
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text.split("\n"), start=1):
             if line[: len(line) - len(line.lstrip())].count("\t"):
                 problems.append(make_problem(path, number + line_offset, "yaml-tab"))
                 return None, problems
@@ -62,18 +62,25 @@ def parse_yaml(text: str, path: str, line_offset: int = 0) -> tuple[Node | None,
                 problems.append(make_problem(path, token.start_mark.line + 1 + line_offset, "yaml-alias"))
                 return None, problems
         root = yaml.compose(text, Loader=yaml.BaseLoader)
+        if root is None:
+            return None, problems
+        return _convert(root, path, line_offset, problems), problems
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
+        if error.context_mark and "quoted scalar" in (error.context or ""):
+            mark = error.context_mark  # an unclosed quote: point at where it opens, not at the end of file
         line = (mark.line + 1 if mark else 1) + line_offset
-        detail = _translate_yaml_error(error)
-        problems.append(make_problem(path, line, "yaml-syntax", detail=detail))
-        return None, problems
-    except yaml.YAMLError as error:  # pragma: no cover - every PyYAML parse error is marked
-        problems.append(make_problem(path, 1 + line_offset, "yaml-syntax", detail=str(error)))
-        return None, problems
-    if root is None:
-        return None, problems
-    return _convert(root, path, line_offset, problems), problems
+        problems.append(make_problem(path, line, "yaml-syntax", detail=_translate_yaml_error(error)))
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1 + line_offset
+        character = error.character if isinstance(error.character, int) else ord(error.character)
+        problems.append(make_problem(path, line, "yaml-control-char", char=f"U+{character:04X}"))
+    except RecursionError:
+        problems.append(make_problem(path, 1 + line_offset, "yaml-syntax", detail="嵌套层次过深"))
+    except yaml.YAMLError as error:  # pragma: no cover - PyYAML raises only the kinds above
+        detail = " ".join(str(error).split())
+        problems.append(make_problem(path, 1 + line_offset, "yaml-syntax", detail=detail))
+    return None, problems
 
 
 def _translate_yaml_error(error: yaml.MarkedYAMLError) -> str:
