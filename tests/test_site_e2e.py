@@ -100,7 +100,7 @@ def test_clause_link_is_copied_and_targets_the_clause(browser, base_url):
     page = context.new_page()
     page.goto(base_url + "/regulations/KF-11/")
     page.locator('a.clause-id[href="#KF-11.11"]').click()
-    page.wait_for_timeout(300)
+    page.locator('a.clause-id.copied[href="#KF-11.11"]').wait_for(timeout=5_000)  # the write has resolved
     assert page.evaluate("location.hash") == "#KF-11.11"
     assert page.evaluate("navigator.clipboard.readText()").endswith("/regulations/KF-11/#KF-11.11")
     assert page.locator("#KF-11\\.11").is_visible()
