@@ -27,12 +27,16 @@ ITEM_KINDS: dict[str, ItemKind] = {k.name: k for k in (
     ItemKind("date", "日期"),
     ItemKind("time", "时间"),
     ItemKind("datetime", "日期时间"),
-    ItemKind("choice", "选择", ("options", "multiple")),
+    ItemKind("choice", "选择", ("options", "options_from", "multiple")),
     ItemKind("person", "人员"),
     ItemKind("signature", "签名", column=False),
     ItemKind("photo", "照片(仅线上)", column=False, printed=False),
     ItemKind("table", "登记表(多行)", ("columns", "rows"), column=False),
 )}
+
+# Lists in organisation.yaml a choice can take its options from (`options_from: shifts`), so a centre
+# that renames a shift or adds an area edits one file, not every form.
+OPTION_SOURCES = ("shifts", "areas", "roles", "departments")
 
 # Prefill sources the server and the daily pack know how to fill in.
 PREFILLS = ("today", "now", "shift", "user", "area")

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from .crossref import check_and_index
-from .model import Clause, Handbook, Organisation, Question, Table
+from .model import Clause, Form, Handbook, Organisation, Question, Table
 from .problems import Problem, SourceError, make_problem
 from .read_forms import read_form
 from .read_org import read_organisation, read_topics
@@ -117,6 +117,8 @@ def load_handbook(root: str | Path) -> tuple[Handbook, list[Problem]]:
         if form is not None:
             forms.append(form)
 
+    for form in forms:
+        _fill_options(form, organisation)
     regulations.sort(key=lambda reg: reg.id)
     hb = Handbook(str(root), organisation, topics, regulations, tables, clauses, questions, forms, paths)
     check_and_index(hb, problems)
@@ -130,6 +132,14 @@ def _add_clause(clauses: dict[str, Clause], clause: Clause, problems: list[Probl
                                      other=f"{first.path}:{first.line}"))
         return
     clauses[clause.id] = clause
+
+
+def _fill_options(form: Form, organisation: Organisation) -> None:
+    """Choices declared `options_from: shifts` get the names from organisation.yaml."""
+    for item in form.all_items() + [c for i in form.all_items() for c in i.columns]:
+        if item.options_from:
+            source = getattr(organisation, item.options_from)
+            item.options = [entry.name for entry in source.values()]
 
 
 def require_handbook(root: str | Path) -> Handbook:

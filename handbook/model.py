@@ -335,6 +335,7 @@ class Item:
     min: int | None = None
     max: int | None = None
     options: list[str] = field(default_factory=list)
+    options_from: str = ""  # an OPTION_SOURCES list of organisation.yaml; fills `options` at load
     multiple: bool = False
     columns: list[Item] = field(default_factory=list)
     rows: int = 10

@@ -54,7 +54,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "quiz-regulation": ("测验文件名 “{name}” 与 regulation 字段 “{reg}” 不一致", "把文件命名为 {reg}.yaml"),
     "form-file-name": ("表单文件名 “{name}” 与 id “{id}” 不一致", "把文件命名为 {id}.yaml"),
     "form-item-kind-field": ("“{field}” 不适用于 {kind} 类型的项目", "删除该字段,或改用合适的类型"),
-    "form-options": ("选择题项目 “{id}” 缺少选项", "添加 options: [选项1, 选项2]"),
+    "form-options": ("选择项目 “{id}” 须有且只有 options 或 options_from 之一", "写 options: [选项1, 选项2],或 options_from: shifts(areas、roles、departments)"),
     "form-columns": ("登记表项目 “{id}” 缺少列定义", "添加 columns: 列表,每列是一个简单类型的项目"),
     "form-nested-table": ("登记表 “{id}” 的列不能是 {kind} 类型", "列只能是文字、数字、日期、时间、选择、人员、是否、检查类型"),
     "number-range": ("“{id}” 的最小值 {min} 大于最大值 {max}", "调整 min/max"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from .fields import Fields
-from .kinds import COMMON_FIELDS, ITEM_KINDS, PREFILLS
+from .kinds import COMMON_FIELDS, ITEM_KINDS, OPTION_SOURCES, PREFILLS
 from .model import Form, FormSection, Item
 from .problems import Problem, did_you_mean
 from .yamlsrc import Mapping, Node
@@ -98,8 +98,9 @@ def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: str)
             f.problem(m.line, "number-range", id=item_id, min=item.min, max=item.max)
     elif kind_name == "choice":
         item.options = [v for v, _ in f.text_list(m, "options")]
+        item.options_from = f.choice(m, "options_from", OPTION_SOURCES, required=False) or ""
         item.multiple = f.boolean(m, "multiple")
-        if not item.options:
+        if bool(item.options) == bool(item.options_from):
             f.problem(m.line, "form-options", id=item_id)
     elif kind_name == "table":
         item.columns = _items(f, m, "columns", {}, in_table=item_id)

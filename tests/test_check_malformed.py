@@ -390,3 +390,14 @@ def test_cli_never_raises_on_deep_nesting(mini_project: Path, capsys: pytest.Cap
     write_file(mini_project, FORM_PATH, "[" * 600 + "]" * 600 + "\n")
     assert main(["--root", str(mini_project), "check"]) == 1
     assert "checklists/patrol.yaml:1:" in capsys.readouterr().err
+
+
+def test_choice_options_come_from_the_organisation(mini_project: Path) -> None:
+    form = FORM.replace("kind: choice, label:", "kind: choice, options_from: shifts, label:", 1)
+    problems = load_with(mini_project, FORM_PATH, form)
+    assert [p.code for p in problems] == ["form-options"]  # options and options_from together
+    form = re.sub(r"options: \[[^\]]*\]", "options_from: shifts", FORM, count=1)
+    assert load_with(mini_project, FORM_PATH, form) == []
+    hb, _ = load_handbook(mini_project)
+    item = next(i for i in hb.forms[0].all_items() if i.options_from == "shifts")
+    assert item.options == [s.name for s in hb.organisation.shifts.values()]
