@@ -34,12 +34,110 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _os_error(error: OSError, path: Path) -> str:
+    import errno
+
+    reasons = {errno.ENOENT: "目录不存在", errno.EACCES: "没有写入权限", errno.EPERM: "没有写入权限",
+               errno.ENOSPC: "磁盘空间不足", errno.EROFS: "文件系统只读", errno.EISDIR: "这是一个目录",
+               errno.ENOTDIR: "路径中有一段不是目录"}
+    reason = reasons.get(error.errno or 0, error.strerror or str(error))
+    return f"无法写入 {error.filename or path}:{reason}"
+
+
+def _load_clean(args: argparse.Namespace):
+    """The handbook, or None after printing every problem (outputs are never built from a broken source)."""
+    hb, problems = load_handbook(_root(args.root))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"源文件有 {len(problems)} 个问题,未生成任何文件;请先修正(可运行 handbook check 查看)。", file=sys.stderr)
+        return None
+    return hb
+
+
+def cmd_pdf(args: argparse.Namespace) -> int:
+    hb = _load_clean(args)
+    if hb is None:
+        return 1
+    from .pdf import FontError, write_form_pdfs
+
+    outdir = Path(args.outdir)
+    if outdir.exists() and not outdir.is_dir():
+        print(f"输出目录 {outdir} 已存在但不是目录。", file=sys.stderr)
+        return 1
+    try:
+        written = write_form_pdfs(hb, outdir)
+    except FontError as error:
+        print(f"生成 PDF 失败:{error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(_os_error(error, outdir), file=sys.stderr)
+        return 1
+    except Exception as error:  # an edge: report, never a traceback
+        print(f"生成 PDF 失败:{type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    pdfs = [p for p in written if p.suffix == ".pdf"]
+    print(f"已生成 {len(pdfs)} 张表单的 PDF 和 HTML:{outdir}")
+    return 0
+
+
+def cmd_daily_pack(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    try:
+        date = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
+    except ValueError:
+        print(f"日期 “{args.date}” 无效:请写成 YYYY-MM-DD,例如 2026-12-01。", file=sys.stderr)
+        return 1
+    hb = _load_clean(args)
+    if hb is None:
+        return 1
+    from .pdf import FontError, daily_forms, daily_pack, unknown_forms
+    from .problems import did_you_mean
+
+    unknown = unknown_forms(hb, args.forms or ())
+    if unknown:
+        hint = did_you_mean(unknown[0], [f.id for f in hb.forms])
+        print(f"没有表单 “{unknown[0]}”{hint}(可用:{'、'.join(f.id for f in hb.forms)})", file=sys.stderr)
+        return 1
+    if not args.forms and not daily_forms(hb):
+        print("没有适合每日打印的表单:请用 --form 指定。", file=sys.stderr)
+        return 1
+    outfile = Path(args.outfile)
+    try:
+        data = daily_pack(hb, date, args.forms or None)
+        outfile.parent.mkdir(parents=True, exist_ok=True)
+        outfile.write_bytes(data)
+    except FontError as error:
+        print(f"生成 PDF 失败:{error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(_os_error(error, outfile), file=sys.stderr)
+        return 1
+    except Exception as error:  # an edge: report, never a traceback
+        print(f"生成 PDF 失败:{type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    names = "、".join(hb.form(i).title for i in args.forms) if args.forms else \
+        "、".join(f.title for f in daily_forms(hb))
+    print(f"已生成 {date.isoformat()} 的班次表单包:{outfile}({names})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="handbook", description="客服制度手册:检查与生成工具")
     parser.add_argument("--root", help="项目根目录(默认:向上查找含 regulations/ 的目录)")
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="检查 regulations/ 与 checklists/ 中的所有源文件")
     check.set_defaults(func=cmd_check)
+    pdf = sub.add_parser("pdf", help="把每张表单生成为可打印的 PDF(及同名 HTML),写入 OUTDIR")
+    pdf.add_argument("outdir", metavar="OUTDIR", help="输出目录:每张表单写 <id>.pdf 和 <id>.html")
+    pdf.set_defaults(func=cmd_pdf)
+    pack = sub.add_parser("daily-pack", help="生成某一天各班次要用的表单合订 PDF(已填好日期)")
+    pack.add_argument("--date", metavar="YYYY-MM-DD", help="日期(默认:今天)")
+    pack.add_argument("--form", dest="forms", action="append", metavar="ID",
+                      help="只包含这张表单(可重复);默认:值班/客服人员每班填写的表单")
+    pack.add_argument("outfile", metavar="OUTFILE", help="输出的 PDF 文件")
+    pack.set_defaults(func=cmd_daily_pack)
     return parser
 
 

@@ -18,6 +18,7 @@ from mkdocs.structure.files import File, Files
 from .load import load_handbook
 from .model import Handbook
 from .site import build_nav, build_pages
+from .site_downloads import form_downloads
 
 log = logging.getLogger("mkdocs.plugins.handbook")
 
@@ -25,12 +26,14 @@ log = logging.getLogger("mkdocs.plugins.handbook")
 class HandbookConfig(Config):
     enabled = c.Type(bool, default=True)
     root = c.Type(str, default=".")  # project root, relative to mkdocs.yml
+    pdf = c.Type(bool, default=True)  # render the printable forms (cached: only changed forms are re-rendered)
 
 
 class HandbookPlugin(BasePlugin[HandbookConfig]):
     def __init__(self) -> None:
         self.handbook: Handbook | None = None
         self.pages: dict[str, str] = {}
+        self.downloads: dict[str, bytes] = {}
 
     def _root(self, config) -> Path:
         return (Path(config.config_file_path).parent / self.config.root).resolve()
@@ -44,14 +47,15 @@ class HandbookPlugin(BasePlugin[HandbookConfig]):
             listing = "\n".join(str(p) for p in problems)
             raise PluginError(f"制度源文件有 {len(problems)} 个问题:\n{listing}")
         self.handbook = hb
-        self.pages = build_pages(hb)
+        self.downloads = form_downloads(hb, root / ".cache" / "pdf") if self.config.pdf else {}
+        self.pages = build_pages(hb, downloads=bool(self.downloads))
         config.nav = build_nav(hb)
         return config
 
     def on_files(self, files: Files, *, config) -> Files:
         if not self.config.enabled:
             return files
-        for path, content in self.pages.items():
+        for path, content in {**self.pages, **self.downloads}.items():
             files.append(File.generated(config, path, content=content))
         return files
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .model import Form, Handbook, Item, PenaltyRow
 from .pages_regulation import render_table
 from .render import TextRenderer, cell, clause_link, form_page, link, regulation_page
+from .site_downloads import html_path, pdf_path
 
 RECENT_REVISIONS = 10
 # Index pages repeat every clause's words: searching them would bury the clause itself.
@@ -139,9 +140,12 @@ def forms_index(hb: Handbook) -> str:
     return "\n".join(out)
 
 
-def form_page_markdown(hb: Handbook, form: Form) -> str:
+def form_page_markdown(hb: Handbook, form: Form, downloads: bool = False) -> str:
     page = form_page(form.id)
     out = [f"# {form.title}", "", f"表单编号 {form.number} · 版本 {form.revision}", ""]
+    if downloads:
+        out += [f"[下载 PDF(A4,打印填写)]({link(page, pdf_path(form.id))}){{ .md-button }} "
+                f"[打印版网页]({link(page, html_path(form.id))}){{ .md-button }}", ""]
     if form.description:
         out += [TextRenderer(hb, page)(form.description), ""]
     serves = "、".join(f"[{c}]({clause_link(hb, page, c)})" for c in form.serves if c in hb.clauses)

@@ -12,7 +12,8 @@ from .pages_regulation import render_regulation
 from .render import form_page, regulation_page
 
 
-def build_pages(hb: Handbook) -> dict[str, str]:
+def build_pages(hb: Handbook, downloads: bool = False) -> dict[str, str]:
+    """`downloads`: the site also carries each form's PDF and print HTML (see site_downloads)."""
     pages = {
         "index.md": overview.home(hb),
         "clauses.md": overview.clause_index(hb),
@@ -27,7 +28,7 @@ def build_pages(hb: Handbook) -> dict[str, str]:
     for role_id in hb.organisation.roles:
         pages[f"roles/{role_id}.md"] = overview.role_page(hb, role_id)
     for form in hb.forms:
-        pages[form_page(form.id)] = overview.form_page_markdown(hb, form)
+        pages[form_page(form.id)] = overview.form_page_markdown(hb, form, downloads)
     return pages
 
 
