@@ -42,6 +42,7 @@ test: install
 bench: install
 	@echo "==> Benchmarks"
 	@$(BIN)/python -m tests.bench
+	@$(BIN)/python -m tests.bench_pdf
 
 clean:
 	rm -rf site .pytest_cache .ruff_cache

@@ -25,11 +25,16 @@ PROJECT = Path(__file__).resolve().parent.parent
 TARGET_COLD, TARGET_REBUILD = 8.0, 3.0
 
 
-def _copy_project(into: Path) -> Path:
-    project = into / "project"
+def _copy_project(into: Path, pdf: bool) -> Path:
+    """A copy to build in; without PDFs the plugin is told `pdf: false` (the handbook targets exclude PDFs)."""
+    project = into / ("with-pdf" if pdf else "project")
     for folder in ("regulations", "checklists", "docs"):
         shutil.copytree(PROJECT / folder, project / folder)
-    shutil.copy(PROJECT / "mkdocs.yml", project / "mkdocs.yml")
+    config = (PROJECT / "mkdocs.yml").read_text(encoding="utf-8")
+    if not pdf:
+        config = config.replace("\n  - handbook\n", "\n  - handbook:\n      pdf: false\n")
+        assert "pdf: false" in config
+    (project / "mkdocs.yml").write_text(config, encoding="utf-8")
     return project
 
 
@@ -91,10 +96,12 @@ def main() -> int:
     args = parser.parse_args()
     print(f"Handbook build benchmark on {os.cpu_count()} cores, {args.runs} runs each (medians quoted)")
     with tempfile.TemporaryDirectory() as tmp:
-        project = _copy_project(Path(tmp))
+        project = _copy_project(Path(tmp), pdf=False)
         report("load source + generate pages", source_loads(args.runs))
-        report("cold build (new process)", cold_builds(project, args.runs), TARGET_COLD)
+        report("cold build, no PDFs (new process)", cold_builds(project, args.runs), TARGET_COLD)
         report("rebuild after one edit (serve)", rebuilds_after_edit(project, args.runs), TARGET_REBUILD)
+        with_pdf = _copy_project(Path(tmp), pdf=True)
+        report("build with PDFs, PDF cache warm", cold_builds(with_pdf, args.runs))
     return 0
 
 

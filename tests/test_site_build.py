@@ -197,3 +197,30 @@ def test_mkdocs_serve_live_reloads_an_edited_regulation(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_site_offers_every_form_as_pdf_and_print_html(site, handbook):
+    for form in handbook.forms:
+        pdf = site / "forms" / "pdf" / f"{form.id}.pdf"
+        assert pdf.read_bytes().startswith(b"%PDF"), form.id
+        assert (site / "forms" / "pdf" / f"{form.id}.html").exists()
+        html = page(site, f"forms/{form.id}")
+        assert f'href="../pdf/{form.id}.pdf"' in html
+        for item in form.all_items():
+            assert f'id="item-{item.id}"' in html  # the anchors clause pages link to
+
+
+def test_pdfs_are_rendered_again_only_when_their_form_changed(tmp_path):
+    from handbook.site_downloads import form_downloads
+
+    cache = tmp_path / "cache"
+    hb, _ = load_handbook(PROJECT)
+    first = form_downloads(hb, cache)
+    stamps = {p.name: p.stat().st_mtime_ns for p in cache.glob("*.pdf")}
+    assert len(stamps) == len(hb.forms)
+    hb.form("patrol").title += "(修订)"
+    second = form_downloads(hb, cache)
+    changed = {p.name for p in cache.glob("*.pdf") if stamps.get(p.name) != p.stat().st_mtime_ns}
+    assert len(changed) == 1 and changed.pop().startswith("patrol-")
+    assert second["forms/pdf/lost-tag.pdf"] == first["forms/pdf/lost-tag.pdf"]
+    assert len(list(cache.glob("patrol-*.pdf"))) == 1  # the superseded render is removed
