@@ -55,26 +55,33 @@ def _load_clean(args: argparse.Namespace):
     return hb
 
 
+def _rendering(action, target: Path):
+    """Run a PDF-writing action; on failure print one Chinese line (never a traceback) and return None."""
+    from .pdf import FontError
+
+    try:
+        return action()
+    except FontError as error:
+        print(f"生成 PDF 失败:{error}", file=sys.stderr)
+    except OSError as error:
+        print(_os_error(error, target), file=sys.stderr)
+    except Exception as error:  # an edge: report, never a traceback
+        print(f"生成 PDF 失败:{type(error).__name__}: {error}", file=sys.stderr)
+    return None
+
+
 def cmd_pdf(args: argparse.Namespace) -> int:
     hb = _load_clean(args)
     if hb is None:
         return 1
-    from .pdf import FontError, write_form_pdfs
+    from .pdf import write_form_pdfs
 
     outdir = Path(args.outdir)
     if outdir.exists() and not outdir.is_dir():
         print(f"输出目录 {outdir} 已存在但不是目录。", file=sys.stderr)
         return 1
-    try:
-        written = write_form_pdfs(hb, outdir)
-    except FontError as error:
-        print(f"生成 PDF 失败:{error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(_os_error(error, outdir), file=sys.stderr)
-        return 1
-    except Exception as error:  # an edge: report, never a traceback
-        print(f"生成 PDF 失败:{type(error).__name__}: {error}", file=sys.stderr)
+    written = _rendering(lambda: write_form_pdfs(hb, outdir), outdir)
+    if written is None:
         return 1
     pdfs = [p for p in written if p.suffix == ".pdf"]
     print(f"已生成 {len(pdfs)} 张表单的 PDF 和 HTML:{outdir}")
@@ -92,7 +99,7 @@ def cmd_daily_pack(args: argparse.Namespace) -> int:
     hb = _load_clean(args)
     if hb is None:
         return 1
-    from .pdf import FontError, daily_forms, daily_pack, unknown_forms
+    from .pdf import daily_forms, daily_pack, unknown_forms
     from .problems import did_you_mean
 
     unknown = unknown_forms(hb, args.forms or ())
@@ -104,18 +111,13 @@ def cmd_daily_pack(args: argparse.Namespace) -> int:
         print("没有适合每日打印的表单:请用 --form 指定。", file=sys.stderr)
         return 1
     outfile = Path(args.outfile)
-    try:
+    def write_pack() -> bool:
         data = daily_pack(hb, date, args.forms or None)
         outfile.parent.mkdir(parents=True, exist_ok=True)
         outfile.write_bytes(data)
-    except FontError as error:
-        print(f"生成 PDF 失败:{error}", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(_os_error(error, outfile), file=sys.stderr)
-        return 1
-    except Exception as error:  # an edge: report, never a traceback
-        print(f"生成 PDF 失败:{type(error).__name__}: {error}", file=sys.stderr)
+        return True
+
+    if _rendering(write_pack, outfile) is None:
         return 1
     names = "、".join(hb.form(i).title for i in args.forms) if args.forms else \
         "、".join(f.title for f in daily_forms(hb))

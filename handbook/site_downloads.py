@@ -10,6 +10,7 @@ import hashlib
 import logging
 from pathlib import Path
 
+from .files import write_atomically
 from .model import Handbook
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,7 @@ def form_downloads(hb: Handbook, cache_dir: Path) -> dict[str, bytes]:
         if not cached.exists():
             for stale in cache_dir.glob(f"{form.id}-*.pdf"):
                 stale.unlink()
-            tmp = cached.with_suffix(".tmp")
-            tmp.write_bytes(render_pdf(html))
-            tmp.replace(cached)
+            write_atomically(cached, render_pdf(html))
             rendered += 1
         files[pdf_path(form.id)] = cached.read_bytes()
         files[html_path(form.id)] = html.encode("utf-8")

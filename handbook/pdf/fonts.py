@@ -20,10 +20,11 @@ import json
 import logging
 import os
 import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..files import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def print_font(root: str | Path, cache_dir: str | Path | None = None) -> PrintFo
             digest = hashlib.sha256(f"{identity}\n{extra}".encode()).hexdigest()[:16]
             path = cache / f"{PREFIX}{digest}.ttf"
             _make_subset(source, base | set(extra), path)
-            _write_text(path.with_suffix(".json"), json.dumps({"identity": identity, "extra": extra},
+            write_atomically(path.with_suffix(".json"), json.dumps({"identity": identity, "extra": extra},
                                                               ensure_ascii=False))
             _remove_superseded(cache, identity, extra, keep=path)
         font = PrintFont(path)
@@ -191,18 +192,6 @@ def _cached(cache: Path, identity: str, extra: str) -> Path | None:
     need = set(extra)
     fits = [(len(have), font) for font, ident, have in _entries(cache) if ident == identity and need <= set(have)]
     return min(fits)[1] if fits else None
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def made_fonts() -> list[Path]:
@@ -241,15 +230,7 @@ def _make_subset(source: Path, chars: set[str], target: Path) -> None:
         quiet.setLevel(level)
     _rename(font)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.stem + ".", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        font.save(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomically(target, font.save)
 
 
 def _rename(font) -> None:

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import os
-import tempfile
 import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..files import write_atomically
 from ..model import Form, Handbook
 from .fonts import PrintFont, made_fonts, print_font
 from .html import PACKAGE_DIR, form_html, pages_html, static_css
@@ -117,18 +116,6 @@ def render_pdf(html: str, *, allow: Iterable[Path] = ()) -> bytes:
                 gc.collect(1)
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_form_pdfs(hb: Handbook, outdir: str | Path) -> list[Path]:
     """Write `<id>.pdf` and `<id>.html` of every blank form into `outdir`; returns the files written."""
     outdir = Path(outdir)
@@ -140,7 +127,7 @@ def write_form_pdfs(hb: Handbook, outdir: str | Path) -> list[Path]:
         pdf = render_pdf(html)
         for suffix, data in ((".pdf", pdf), (".html", html.encode("utf-8"))):
             path = outdir / f"{form.id}{suffix}"
-            _write_atomically(path, data)
+            write_atomically(path, data)
             written.append(path)
     return written
 
