@@ -175,10 +175,8 @@ class PenaltyRow:
         return f"{self.fine} 元"
 
     def summary(self) -> str:
-        parts = [self.offence, "、".join(self.sanctions)]
-        if self.fine_text:
-            parts.append(self.fine_text)
-        return ":".join(parts[:1]) + ":" + ",".join(parts[1:])
+        outcome = ",".join(x for x in ("、".join(self.sanctions), self.fine_text) if x)
+        return f"{self.offence}:{outcome}"
 
     def refs(self) -> tuple[str, ...]:
         return self.violates

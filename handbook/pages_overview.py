@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .model import Form, Handbook, Item, PenaltyRow
+from .kinds import ITEM_KINDS
+from .model import Form, Handbook, Item
 from .pages_regulation import render_table
 from .render import TextRenderer, cell, clause_link, form_page, link, regulation_page
 from .site_downloads import html_path, pdf_path
@@ -62,18 +63,9 @@ def clause_index(hb: Handbook) -> str:
 def penalties(hb: Handbook) -> str:
     page = "penalties.md"
     out = ["# 处罚与罚款标准", "", "下表汇总全部处罚条款;每一行都是可引用的条款,点击编号查看所在制度。", ""]
-    text = TextRenderer(hb, page)
     for table in hb.tables.values():
-        if table.kind != "penalties":
-            continue
-        out += [f"## {table.title}", "", "| 条款 | 违规行为 | 条件 | 处理 | 罚款 | 违反条款 |",
-                "| --- | --- | --- | --- | --- | --- |"]
-        for row in table.rows:
-            assert isinstance(row, PenaltyRow)
-            violated = " ".join(f"[{v}]({clause_link(hb, page, v)})" for v in row.violates if v in hb.clauses)
-            out.append(f"| [{row.id}]({clause_link(hb, page, row.id)}) | {cell(text.plain(row.offence))} | "
-                       f"{cell(row.condition)} | {'、'.join(row.sanctions)} | {row.fine_text} | {violated} |")
-        out.append("")
+        if table.kind == "penalties":
+            out += render_table(hb, page, table)
     return "\n".join(out)
 
 
@@ -161,8 +153,6 @@ def form_page_markdown(hb: Handbook, form: Form, downloads: bool = False) -> str
 
 
 def _item_row(hb: Handbook, page: str, item: Item) -> str:
-    from .kinds import ITEM_KINDS
-
     kind = ITEM_KINDS[item.kind].label
     if item.kind == "table":
         kind += ":" + "、".join(c.label for c in item.columns)
