@@ -102,7 +102,8 @@ def render_table(hb: Handbook, page: str, table: Table) -> list[str]:
         refs = row.refs()
         if refs and table.kind in ("penalties", "deadlines"):  # the last column lists clause ids: link them
             values[-1] = " ".join(f"[{r}]({clause_link(hb, page, r)})" if r in hb.clauses else r for r in refs)
-        out.append(f"| [{row.id}](#{row.id}){{#{row.id} .clause-id}} | " + " | ".join(values) + " |")
+        target = clause_link(hb, page, row.id)  # on the regulation's own page, the row itself
+        out.append(f"| [{row.id}]({target}){{#{row.id} .clause-id}} | " + " | ".join(values) + " |")
     return [*out, ""]
 
 
