@@ -196,6 +196,7 @@ class Field:
     item: Item
     value: Any
     span: int = 1  # label/value pairs it takes in a grid row
+    one_line: bool = True  # its option boxes fit one line of its cell: print them as one unbreakable run
 
 
 @dataclass
@@ -221,7 +222,6 @@ class SectionView:
 class ColumnView:
     item: Item
     width: float  # percent of the register's width
-    boxes: bool  # print option boxes in each cell (else the options go in the header)
 
 
 @dataclass
@@ -244,6 +244,27 @@ def _printed(items: Iterable[Item]) -> list[Item]:
 def _options_em(item: Item) -> float:
     """Width of a row of option boxes, in characters."""
     return sum(len(o) + 1.8 for o in item.options)
+
+
+# Page content width (A4 less the side margins) and label column widths, in mm; the width of a
+# character of 10.5 pt text and of one option's box, its gap and the space before the next option.
+_CONTENT_MM = {False: 182.0, True: 269.0}
+_LABEL_MM = {"fields": 22.0, "items": 44.0}
+_EM_MM = 3.7
+_OPTION_MM = 3.4 + 1.2 + _EM_MM
+
+
+def _one_line(item: Item, span: int, per_row: int, landscape: bool, grid: str) -> bool:
+    """Whether an item's option boxes surely fit one line of its value cell. They are then printed
+    as one unbreakable run (much quicker to lay out than a run per option); else each option is kept
+    whole on its own and the line may wrap between options."""
+    options = {"yesno": ["是", "否"], "check": ["正常", "异常"]}.get(item.kind, item.options)
+    if not options:
+        return True
+    label = _LABEL_MM[grid]
+    value = (_CONTENT_MM[landscape] - per_row * label) / per_row
+    cell = span * value + (span - 1) * label - 4.0  # less the padding
+    return sum(len(o) * _EM_MM + _OPTION_MM for o in options) <= cell
 
 
 def _short(item: Item) -> bool:
@@ -286,27 +307,27 @@ def _pack(fields: list[Field], per_row: int) -> list[list[Field]]:
 
 
 # Estimated width of a register column's content, in em (characters of 10 pt Chinese).
-_COLUMN_EM = {"time": 4.5, "date": 6.5, "datetime": 9, "number": 4.5, "yesno": 5.5, "check": 7,
+_COLUMN_EM = {"time": 4.5, "date": 6.5, "datetime": 9, "number": 4.5, "yesno": 4.5, "check": 7,
               "person": 5.5, "text": 9}
-_BOX_CHOICE_MAX_EM = 11  # wider choices list their options in the header instead of boxes in each cell
 _SEQ_EM = 2.6  # the 序号 column
 
 
 def _columns(item: Item) -> tuple[float, list[ColumnView]]:
-    """The width of the 序号 column and of each column, in percent of the register's width."""
+    """The width of the 序号 column and of each column, in percent of the register's width.
+
+    Columns with options (choice, yesno, check) list them once in the column header, and their cells
+    are plain ruled cells to write the answer in (a filled-in record prints it there, ticked): option
+    boxes in every row cost the PDF renderer far more than they help on paper."""
     views = []
     for col in item.columns:
-        boxes = False
         if col.kind == "choice":
-            em = _options_em(col)
-            boxes = em <= _BOX_CHOICE_MAX_EM
-            est = em if boxes else max(6.0, len(col.label) + 1.0)
+            est = max(4.5, max(len(o) for o in col.options) + 2.0, min(len(col.label), 8) * 0.9 + 1)
         else:
             est = _COLUMN_EM.get(col.kind, 6)
             if col.kind == "text" and col.max_length and col.max_length <= 12:
                 est = max(4.0, col.max_length * 0.6)
         est = max(est, min(len(col.label), 8) * 0.9 + 1)
-        views.append(ColumnView(col, est, boxes))
+        views.append(ColumnView(col, est))
     total = sum(v.width for v in views) + _SEQ_EM
     for v in views:
         v.width = round(100 * v.width / total, 2)
@@ -314,18 +335,20 @@ def _columns(item: Item) -> tuple[float, list[ColumnView]]:
 
 
 def _view(hb: Handbook, form: Form, values: Mapping[str, Any], date: dt.date | None, page: str) -> FormView:
-    def make(item: Item) -> Field:
+    def make(item: Item, grid: str = "items") -> Field:
         if item.id in values:
             value = values[item.id]
         elif date is not None and item.prefill == "today":
             value = date
         else:
             value = None
-        return Field(item, normalise(item, value, values.get(f"{item.id}_note")), _span(item, per_row))
+        span = _span(item, per_row)
+        return Field(item, normalise(item, value, values.get(f"{item.id}_note")), span,
+                     _one_line(item, span, per_row, landscape, grid))
 
     landscape = form.orientation == "landscape"
     per_row = 3 if landscape else 2
-    header = _pack([make(i) for i in _printed(form.header)], per_row)
+    header = _pack([make(i, "fields") for i in _printed(form.header)], per_row)
     sections, columns = [], {}
     for number, section in enumerate(form.sections, 1):
         runs: list[Run] = []
