@@ -125,6 +125,23 @@ def cmd_daily_pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exam(args: argparse.Namespace) -> int:
+    hb = _load_clean(args)
+    if hb is None:
+        return 1
+    if not hb.paths:
+        print("没有学习路径:在 regulations/paths.yaml 中定义后再生成试卷。", file=sys.stderr)
+        return 1
+    from .pdf.exam import write_exams
+
+    outdir = Path(args.outdir)
+    written = _rendering(lambda: write_exams(hb, outdir), outdir)
+    if written is None:
+        return 1
+    print(f"已生成 {len(hb.paths)} 条学习路径的试卷和答案(共 {len(written)} 个 PDF):{outdir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="handbook", description="客服制度手册:检查与生成工具")
     parser.add_argument("--root", help="项目根目录(默认:向上查找含 regulations/ 的目录)")
@@ -140,6 +157,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="只包含这张表单(可重复);默认:值班/客服人员每班填写的表单")
     pack.add_argument("outfile", metavar="OUTFILE", help="输出的 PDF 文件")
     pack.set_defaults(func=cmd_daily_pack)
+    exam = sub.add_parser("exam", help="为每条学习路径生成纸质试卷和单独的答案"
+                          "(exam-<路径>.pdf、exam-<路径>-answers.pdf)")
+    exam.add_argument("outdir", metavar="OUTDIR", help="输出目录")
+    exam.set_defaults(func=cmd_exam)
     return parser
 
 
