@@ -4,8 +4,10 @@
 #   poppler-utils     pdftotext / pdffonts / pdftoppm: the tests read the PDFs we generate
 #   fonts-wqy-microhei  TrueType CJK font embedded (subset) in the PDFs
 #   libpango*         WeasyPrint's text layout
+#   postgresql-client pg_dump / pg_restore for the form server's backup command on PostgreSQL
+#   wrk               HTTP load generator for `make bench` (form server throughput)
 set -euo pipefail
-packages=(chromium poppler-utils fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 fontconfig)
+packages=(chromium poppler-utils fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 fontconfig postgresql-client wrk)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -7,6 +7,7 @@ constants are written without a leading blank line and each file's layout is doc
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,39 @@ def rewrite(mini_project: Path):
         return write_file(mini_project, relpath, content)
 
     return _rewrite
+
+
+# -- the form server -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server_app(request, tmp_path_factory):
+    """The form server on each database backend (session-wide; tables are emptied per test by `app`)."""
+    from tests.server_support import drop_postgres_database, make_app, postgres_database
+
+    instance = tmp_path_factory.mktemp(f"instance-{request.param}")
+    if request.param == "sqlite":
+        yield make_app(f"sqlite:///{instance / 'test.sqlite3'}", instance)
+        return
+    url, why = postgres_database()
+    if url is None:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail(f"REQUIRE_POSTGRES is set (CI) but {why}")
+        pytest.skip(why)
+    app = make_app(url, instance)
+    yield app
+    app.extensions["db_engine"].dispose()
+    drop_postgres_database(url)
+
+
+@pytest.fixture
+def app(server_app):
+    from tests.server_support import empty_tables
+
+    empty_tables(server_app)
+    yield server_app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,190 @@
+"""Admin commands: `flask --app formserver <command>`.
+
+    create-user NAME --role staff|supervisor|manager|admin [--display-name 张三] [--team desk]
+    create-token NAME [--label …]        prints a new API token (shown once)
+    reset-password NAME                   new password; the user's sessions end
+    disable-user NAME / enable-user NAME  a disabled user's sessions and tokens stop working at once
+    backup FILE / restore FILE            SQLite online backup, or pg_dump/pg_restore for PostgreSQL
+    db-upgrade                            bring the schema up to date (also done at start)
+
+Passwords come from a prompt, or from stdin when it is not a terminal (for scripts).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select, update
+
+from . import audit, backup
+from .auth import end_all_sessions
+from .migrate import upgrade
+from .models import ROLES, ApiToken, User, utcnow
+from .passwords import hash_password, password_problem
+
+
+def _sessions():
+    return current_app.extensions["db_sessions"]
+
+
+def _read_password(username: str) -> str:
+    if sys.stdin.isatty():
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    problem = password_problem(password, username)
+    if problem:
+        raise click.ClickException(problem)
+    return password
+
+
+def _user(db, username: str) -> User:
+    user = db.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"没有用户 “{username}”")
+    return user
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("username")
+@click.option("--role", type=click.Choice(list(ROLES)), required=True, help="staff|supervisor|manager|admin")
+@click.option("--display-name", default="", help="姓名(页面上显示的名字),默认同用户名")
+@click.option("--team", default="", help="班组/部门:主管看到本班组的记录")
+def create_user(username: str, role: str, display_name: str, team: str) -> None:
+    """Create a user (password from a prompt, or stdin)."""
+    with _sessions()() as db:
+        if db.scalar(select(User.id).where(User.username == username)):
+            raise click.ClickException(f"用户 “{username}” 已存在")
+    password = _read_password(username)
+    with _sessions().begin() as db:
+        user = User(username=username, display_name=display_name or username, role=role, team=team,
+                    password_hash=hash_password(password))
+        db.add(user)
+        db.flush()
+        audit.record(db, None, "user-created", username, role=role, team=team)
+    click.echo(f"已创建用户 {username}({ROLES[role]})")
+
+
+@click.command("create-token")
+@with_appcontext
+@click.argument("username")
+@click.option("--label", default="", help="用途说明,如 “巡更系统”")
+def create_token(username: str, label: str) -> None:
+    """Print a new API token for USERNAME (it is shown only this once)."""
+    from .api import new_token
+
+    token, digest = new_token()
+    with _sessions().begin() as db:
+        user = _user(db, username)
+        db.add(ApiToken(token_hash=digest, user_id=user.id, label=label))
+        audit.record(db, user, "token-created", username, label=label)
+    click.echo(token)
+
+
+@click.command("reset-password")
+@with_appcontext
+@click.argument("username")
+def reset_password(username: str) -> None:
+    """Set a new password; every session of the user ends."""
+    password = _read_password(username)
+    with _sessions().begin() as db:
+        user = _user(db, username)
+        user.password_hash = hash_password(password)
+        end_all_sessions(db, user.id)
+        audit.record(db, user, "password-reset", username)
+    click.echo(f"已重设 {username} 的密码,其所有登录已失效")
+
+
+def _set_active(username: str, active: bool) -> None:
+    with _sessions().begin() as db:
+        user = _user(db, username)
+        user.active = active
+        if not active:
+            end_all_sessions(db, user.id)
+            db.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+        audit.record(db, user, "user-enabled" if active else "user-disabled", username)
+
+
+@click.command("disable-user")
+@with_appcontext
+@click.argument("username")
+def disable_user(username: str) -> None:
+    """Disable a user: their sessions end and their API tokens are revoked."""
+    _set_active(username, False)
+    click.echo(f"已停用 {username}:登录和 API 令牌均已失效")
+
+
+@click.command("enable-user")
+@with_appcontext
+@click.argument("username")
+def enable_user(username: str) -> None:
+    """Enable a disabled user again (new tokens must be created)."""
+    _set_active(username, True)
+    click.echo(f"已启用 {username}")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("target")
+def backup_command(target: str) -> None:
+    """Write a consistent backup of the database to TARGET, while the server keeps running."""
+    try:
+        info = backup.backup(current_app.extensions["db_engine"], target)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"已备份到 {target}({info})")
+
+
+@click.command("restore")
+@with_appcontext
+@click.argument("source")
+@click.option("--yes", is_flag=True, help="不再确认(会覆盖当前数据库)")
+def restore_command(source: str, yes: bool) -> None:
+    """Replace the database with the backup SOURCE. Stop the server first."""
+    if not yes:
+        click.confirm("恢复会覆盖当前数据库中的全部数据。请先停止服务器。继续吗?", abort=True)
+    try:
+        info = backup.restore(current_app.extensions["db_engine"], source)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"已从 {source} 恢复({info})")
+
+
+@click.command("db-upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Bring the database schema up to date."""
+    done = upgrade(current_app.extensions["db_engine"])
+    click.echo("数据库结构已更新" if done else "数据库结构已是最新")
+
+
+@click.command("status")
+@with_appcontext
+def status() -> None:
+    """Where the database is, how many users and records it holds, and what to do first."""
+    from sqlalchemy import func
+
+    from .models import Submission
+
+    engine = current_app.extensions["db_engine"]
+    with _sessions()() as db:
+        users = db.scalar(select(func.count()).select_from(User))
+        admins = db.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active))
+        records = db.scalar(select(func.count()).select_from(Submission))
+    click.echo(f"数据库:{engine.url.render_as_string(hide_password=True)}")
+    click.echo(f"用户 {users} 个(管理员 {admins} 个),记录 {records} 份")
+    if not admins:
+        click.echo("还没有管理员。创建第一个管理员(会提示输入密码):")
+        click.echo("    .venv/bin/flask --app formserver create-user admin --role admin --display-name 管理员")
+
+
+def init_app(app: Flask) -> None:
+    for command in (status, create_user, create_token, reset_password, disable_user, enable_user, backup_command,
+                    restore_command, db_upgrade):
+        app.cli.add_command(command)
+

@@ -1,0 +1,128 @@
+"""CSV and XLSX exports of submissions: one row per record (its newest revision), one column per item of
+the form, streamed from the database in batches so memory stays flat however many rows there are.
+
+Spreadsheet formula injection: a text cell starting with = + - @ (or a tab / carriage return) is written
+with a leading apostrophe, so Excel shows it as text instead of running it. Numbers stay numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+
+from handbook.kinds import CHECK_VALUES, YESNO_VALUES
+from handbook.model import Form, Item
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+BASE_COLUMNS = ("记录编号", "表单", "表单版本", "填写人", "班组", "日期", "提交时间", "状态", "更正次数")
+
+
+def neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _text(item: Item, value: Any) -> Any:
+    if value is None:
+        return ""
+    if item.kind == "check":
+        return CHECK_VALUES.get(value, str(value))
+    if item.kind == "yesno":
+        return YESNO_VALUES.get(value, str(value))
+    if item.kind == "photo":
+        return len(value) if isinstance(value, list) else ""
+    if item.kind == "table":
+        rows = []
+        for row in value if isinstance(value, list) else []:
+            cells = [f"{c.label}:{_text(c, row.get(c.id))}" for c in item.columns if row.get(c.id) not in (None, "")]
+            rows.append(",".join(str(c) for c in cells))
+        return "\n".join(rows)
+    if isinstance(value, list):
+        return "、".join(str(v) for v in value)
+    return value
+
+
+def item_columns(form: Form) -> list[tuple[str, Item, str]]:
+    """(header, item, key) per exported column: a check item gets its status and its note."""
+    columns = []
+    for item in form.all_items():
+        columns.append((item.label, item, item.id))
+        if item.kind == "check":
+            columns.append((f"{item.label}(说明)", item, f"{item.id}_note"))
+    return columns
+
+
+def header(form: Form | None) -> list[str]:
+    return list(BASE_COLUMNS) + ([c[0] for c in item_columns(form)] if form else ["摘要"])
+
+
+def row(base: list[Any], form: Form | None, values: dict[str, Any], summary: str = "") -> list[Any]:
+    if form is None:
+        return [neutralise(v) for v in [*base, summary]]
+    cells = list(base)
+    for _label, item, key in item_columns(form):
+        value = values.get(key)
+        cells.append(value if key.endswith("_note") and value is not None else _text(item, value))
+    return [neutralise(c) for c in cells]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_stream(head: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
+    """CSV text in chunks: UTF-8 with a byte-order mark so Excel opens the Chinese correctly."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow(head)
+    chunk: list[str] = []
+    for cells in rows:
+        chunk.append(writer.writerow(cells))
+        if len(chunk) >= 500:
+            yield "".join(chunk)
+            chunk = []
+    if chunk:
+        yield "".join(chunk)
+
+
+def xlsx_file(head: list[str], rows: Iterable[list[Any]], title: str) -> IO[bytes]:
+    """An .xlsx in a temporary file (openpyxl's write-only mode keeps memory flat), rewound for reading."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_sheet_title(title))
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    cells = []
+    for text in head:
+        cell = WriteOnlyCell(sheet, value=text)
+        cell.font = bold
+        cells.append(cell)
+    sheet.append(cells)
+    for cells in rows:
+        sheet.append([_xlsx_value(c) for c in cells])
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (handed to send_file, which closes it)
+    workbook.save(out)
+    out.seek(0)
+    return out
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, str):
+        # Control characters other than tab/newline are not allowed in XLSX cells.
+        return "".join(ch for ch in value if ch in "\t\n" or ch >= " ")
+    return value
+
+
+def _sheet_title(title: str) -> str:
+    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in title)
+    return cleaned[:31] or "记录"
+
+
+def csv_text(head: list[str], rows: Iterable[list[Any]]) -> str:
+    return "".join(csv_stream(head, rows))

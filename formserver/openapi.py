@@ -1,0 +1,161 @@
+"""The OpenAPI 3.1 document of the JSON API, with a JSON Schema of each form's values generated from its
+definition (the same one the web form and the validation are built from)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from handbook.kinds import CHECK_VALUES, YESNO_VALUES
+from handbook.model import Form, Item
+
+from .webforms import MAX_ROWS, TEXT_MAX, TEXTAREA_MAX
+
+
+def item_schema(item: Item) -> dict[str, Any]:
+    kind = item.kind
+    schema: dict[str, Any]
+    if kind == "check":
+        schema = {"enum": list(CHECK_VALUES)}
+    elif kind == "yesno":
+        schema = {"enum": list(YESNO_VALUES)}
+    elif kind == "number":
+        schema = {"type": "number"}
+        if item.min is not None:
+            schema["minimum"] = item.min
+        if item.max is not None:
+            schema["maximum"] = item.max
+    elif kind == "date":
+        schema = {"type": "string", "format": "date"}
+    elif kind == "time":
+        schema = {"type": "string", "pattern": r"^\d{2}:\d{2}$"}
+    elif kind == "datetime":
+        schema = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$"}
+    elif kind == "choice" and item.multiple:
+        schema = {"type": "array", "items": {"enum": item.options}, "uniqueItems": True}
+    elif kind == "choice":
+        schema = {"enum": item.options}
+    elif kind == "photo":
+        schema = {"type": "array", "items": {"type": "string", "format": "uuid"}}
+    elif kind == "table":
+        schema = {"type": "array", "maxItems": MAX_ROWS, "items": _object(item.columns)}
+    else:
+        schema = {"type": "string", "maxLength": item.max_length or (TEXTAREA_MAX if kind == "textarea" else TEXT_MAX)}
+    schema["title"] = item.label
+    if item.help:
+        schema["description"] = item.help
+    return schema
+
+
+def _object(items: Iterable[Item]) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    required = []
+    for item in items:
+        properties[item.id] = item_schema(item)
+        if item.kind == "check":
+            properties[f"{item.id}_note"] = {"type": "string", "maxLength": TEXT_MAX,
+                                             "title": f"{item.label}(说明)", "description": "选“异常”时必填"}
+            properties[f"{item.id}_photos"] = {"type": "array", "items": {"type": "string", "format": "uuid"}}
+        if item.required:
+            required.append(item.id)
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def values_schema(form: Form) -> dict[str, Any]:
+    schema = _object(form.all_items())
+    schema["title"] = f"{form.title}({form.number} 第 {form.revision} 版)"
+    return schema
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def openapi_document(forms: Iterable[Form]) -> dict[str, Any]:
+    forms = list(forms)
+    submission_new = {
+        "oneOf": [{
+            "type": "object", "title": form.title, "required": ["form", "submission_id", "values"],
+            "additionalProperties": False,
+            "properties": {"form": {"const": form.id},
+                           "submission_id": {"type": "string", "format": "uuid",
+                                             "description": "客户端生成;重试时保持不变(幂等)"},
+                           "values": {"$ref": f"#/components/schemas/values-{form.id}"}},
+        } for form in forms],
+    }
+    submission = {"type": "object", "properties": {
+        "submission_id": {"type": "string", "format": "uuid"}, "form": {"type": "string"},
+        "form_revision": {"type": "string"}, "user": {"type": "string"}, "team": {"type": "string"},
+        "record_date": {"type": "string", "format": "date"}, "status": {"enum": ["submitted", "deleted"]},
+        "revision": {"type": "integer"}, "created_at": {"type": "string", "format": "date-time"},
+        "values": {"type": "object"}, "url": {"type": "string"}}}
+    schemas: dict[str, Any] = {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["status", "message"],
+            "properties": {"status": {"type": "integer"}, "message": {"type": "string"},
+                           "fields": {"type": "object", "additionalProperties": {
+                               "type": "array", "items": {"type": "string"}}}}}}},
+        "NewSubmission": submission_new,
+        "Submission": submission,
+    }
+    for form in forms:
+        schemas[f"values-{form.id}"] = values_schema(form)
+    unauthorized = _error("缺少或无效的 API 令牌")
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "客服制度手册 表单服务 API", "version": "1"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": schemas},
+        "paths": {
+            "/forms": {"get": {"summary": "表单列表", "responses": {
+                "200": {"description": "表单列表", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"forms": {"type": "array", "items": {"type": "object"}}}}}}},
+                "401": unauthorized}}},
+            "/forms/{form_id}": {"get": {
+                "summary": "表单定义",
+                "parameters": [{"name": "form_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "表单定义(与 checklists/ 中的定义相同)",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "401": unauthorized, "404": _error("没有这个表单")}}},
+            "/submissions": {
+                "post": {"summary": "提交一份记录(幂等:同一 submission_id 重发得到同一记录)",
+                         "requestBody": {"required": True, "content": {"application/json": {
+                             "schema": {"$ref": "#/components/schemas/NewSubmission"}}}},
+                         "responses": {"201": {"description": "已保存(或已存在的同一记录)",
+                                               "content": {"application/json": {
+                                                   "schema": {"$ref": "#/components/schemas/Submission"}}}},
+                                       "400": _error("请求体不是 JSON 对象"), "401": unauthorized,
+                                       "409": _error("同一 submission_id 已用于不同内容"),
+                                       "422": _error("内容未通过校验")}},
+                "get": {"summary": "此令牌可见的记录(新的在前)",
+                        "parameters": [
+                            {"name": "form", "in": "query", "schema": {"type": "string"}},
+                            {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                            {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+                            {"name": "person", "in": "query", "schema": {"type": "string"}},
+                            {"name": "status", "in": "query",
+                             "schema": {"enum": ["", "submitted", "corrected", "faults", "deleted"]}},
+                            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                        "maximum": 500}},
+                            {"name": "before", "in": "query", "schema": {"type": "string"}}],
+                        "responses": {"200": {"description": "记录列表", "content": {"application/json": {
+                            "schema": {"type": "object", "properties": {
+                                "submissions": {"type": "array", "items": {"type": "object"}},
+                                "next": {"type": ["string", "null"]}}}}}},
+                            "400": _error("筛选条件有误"), "401": unauthorized}}},
+            "/submissions/{submission_id}": {"get": {
+                "summary": "一份记录(最新版本)",
+                "parameters": [{"name": "submission_id", "in": "path", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "记录", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Submission"}}}},
+                    "401": unauthorized, "404": _error("不存在或无权查看")}}},
+            "/openapi.json": {"get": {"summary": "本文档", "responses": {
+                "200": {"description": "OpenAPI 文档"}, "401": unauthorized}}},
+        },
+    }
