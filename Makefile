@@ -30,8 +30,12 @@ site: check
 	@$(BIN)/mkdocs build --strict
 
 run: site
-	@echo "==> Serving the handbook on http://127.0.0.1:$(PORT)/ (Ctrl-C to stop)"
-	@$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory site
+	@echo "==> Preparing the form server's database (SQLite under instance/ unless DATABASE_URL is set)"
+	@$(BIN)/flask --app formserver db-upgrade
+	@$(BIN)/flask --app formserver status
+	@echo "==> Serving the form server on http://127.0.0.1:$(PORT)/ and the handbook on http://127.0.0.1:$(PORT)/handbook/ (Ctrl-C to stop)"
+	@$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --worker-class gthread --threads 4 --timeout 60 \
+		--access-logfile - 'formserver:create_app()'
 
 test: install
 	@echo "==> Linting (ruff)"
@@ -43,6 +47,7 @@ bench: install
 	@echo "==> Benchmarks"
 	@$(BIN)/python -m tests.bench
 	@$(BIN)/python -m tests.bench_pdf
+	@$(BIN)/python -m tests.bench_server
 
 clean:
 	rm -rf site .pytest_cache .ruff_cache
