@@ -30,6 +30,14 @@ EXPIRED = "页面已过期,内容已保留,请再次点击提交。"
 INVALID = "有未填写或填写有误的项目,请按红色提示修改。"
 
 
+@bp.app_template_global()
+def invalid(field: Any) -> dict[str, str]:
+    """Attributes tying an input to its error message, for screen readers; none when it has no error."""
+    if not field.errors:
+        return {}
+    return {"aria-invalid": "true", "aria-describedby": f"{field.id}-error"}
+
+
 def valid_uid(uid: str) -> bool:
     try:
         return str(uuid.UUID(uid)) == uid.lower() and len(uid) == UID_LENGTH
@@ -52,7 +60,8 @@ def home():
                              .order_by(Draft.updated_at.desc()).limit(20)).all()
     recent = session.scalars(select(Submission).where(Submission.user_id == current_user.id)
                              .order_by(Submission.created_at.desc()).limit(10)).all()
-    return render_template("home.html", forms=list(catalogue().forms.values()), drafts=drafts, recent=recent)
+    forms = sorted(catalogue().forms.values(), key=lambda f: f.number)  # paper order: F01 patrol first
+    return render_template("home.html", forms=forms, drafts=drafts, recent=recent)
 
 
 def prefill(form: Form) -> MultiDict:

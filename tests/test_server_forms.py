@@ -62,8 +62,11 @@ def post(client, form_id, data: MultiDict):
 def test_checklists_are_all_offered(app, staff):
     assert set(FORM_IDS) == set(app.extensions["catalogue"].forms)
     home = staff.get("/").get_data(as_text=True)
-    for form in app.extensions["catalogue"].forms.values():
+    forms = sorted(app.extensions["catalogue"].forms.values(), key=lambda f: f.number)
+    for form in forms:
         assert f'href="/forms/{form.id}"' in home and str(escape(form.title)) in home
+    offered = [home.index(f'href="/forms/{form.id}"') for form in forms]
+    assert offered == sorted(offered), "forms are listed in their paper order (form number)"
 
 
 @pytest.mark.parametrize("form_id", FORM_IDS)
@@ -125,7 +128,10 @@ def test_invalid_patrol_shows_chinese_errors_beside_fields_and_keeps_typing(app,
     _state, errors = page_state(html)
     assert errors == {"inspector": [REQUIRED], "cctv_note": [FAULT_NOTE], "date": ["不是有效的日期值。"]}
     assert "有未填写或填写有误的项目" in html
-    assert '<input aria-invalid="true" id="inspector"' in html
+    # each invalid input points screen readers at its message
+    assert '<input aria-describedby="inspector-error" aria-invalid="true" id="inspector"' in html
+    assert 'id="inspector-error">' in html and 'aria-describedby="cctv_note-error"' in html
+    assert html.count('id="cctv_note-error"') == 1
     assert 'class="item field has-error" id="item-inspector"' in html
     posted = MultiDict(values)
     assert_kept(html, posted)
