@@ -202,19 +202,26 @@ def _cut_connections(database_url: str, running: threading.Event, cuts: list[int
 def test_kill_9_and_lost_connections_lose_and_duplicate_nothing(new_database, tmp_path: Path):
     live = new_database("live")
     token = user_with_token(live, "writer")
-    clients, per_client = 12, 50
-    plans = [[str(uuid.UUID(int=random.Random(c * 1000 + i).getrandbits(128), version=4)) for i in range(per_client)]
-             for c in range(clients)]
-    assert len({uid for plan in plans for uid in plan}) == clients * per_client
+    clients, at_least, enough_kills = 12, 50, 3
     kills: list[int] = []
     cuts: list[int] = []
+    planned: list[list[str]] = [[] for _ in range(clients)]
+
+    def load(c: int, deadline: float) -> None:
+        """At least `at_least` submissions, and on until enough workers were killed under the load (a fast
+        machine would otherwise finish before the chaos gets going)."""
+        rng = random.Random(c)
+        while len(planned[c]) < at_least or (len(kills) < enough_kills and time.monotonic() < deadline - 30):
+            uid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            planned[c].append(uid)
+            client.submit(uid, deadline)
+
     with Gunicorn(live, log=tmp_path / "gunicorn.log", **PRODUCTION) as server:
         client = Client(server.url, token, patrol_values(server.url, token))
         deadline = time.monotonic() + 180
         running = threading.Event()
         running.set()
-        threads = [threading.Thread(target=lambda plan=plan: [client.submit(uid, deadline) for uid in plan])
-                   for plan in plans]
+        threads = [threading.Thread(target=load, args=(c, deadline)) for c in range(clients)]
         chaos = [threading.Thread(target=_kill_workers, args=(server, running, kills, 1.2))]
         if new_database.backend == "postgresql":
             chaos.append(threading.Thread(target=_cut_connections, args=(live, running, cuts, 0.9)))
@@ -226,7 +233,7 @@ def test_kill_9_and_lost_connections_lose_and_duplicate_nothing(new_database, tm
         for thread in chaos:
             thread.join()
         # Every id once more, now that nothing is killed: each must be answered as already stored.
-        for uid in plans[0][:5]:
+        for uid in planned[0][:5]:
             status, answer = request("POST", f"{server.url}/api/v1/submissions",
                                      {"form": "patrol", "submission_id": uid, "values": client.values}, token)
             assert status == 201 and answer["submission_id"] == uid
@@ -236,8 +243,9 @@ def test_kill_9_and_lost_connections_lose_and_duplicate_nothing(new_database, tm
     assert client.retries > 0, "no kill interrupted a request"
     if new_database.backend == "postgresql":
         assert len(cuts) >= 2 and sum(cuts) > 0
-    planned = {uid for plan in plans for uid in plan}
-    assert set(client.acked) == planned
+    planned_ids = {uid for plan in planned for uid in plan}
+    assert len(planned_ids) == sum(map(len, planned))
+    assert set(client.acked) == planned_ids
     stored = stored_uids(live)
-    assert len(stored) == len(planned) and set(stored) == planned  # rows == distinct ids, none lost
+    assert len(stored) == len(planned_ids) and set(stored) == planned_ids  # rows == distinct ids, none lost
     check_consistent(live)  # and none stored twice
