@@ -28,7 +28,7 @@ ITEM_KINDS: dict[str, ItemKind] = {k.name: k for k in (
     ItemKind("time", "时间"),
     ItemKind("datetime", "日期时间"),
     ItemKind("choice", "选择", ("options", "options_from", "multiple")),
-    ItemKind("person", "人员"),
+    ItemKind("person", "人员", ("training_results",)),
     ItemKind("signature", "签名", column=False),
     ItemKind("photo", "照片(仅线上)", column=False, printed=False),
     ItemKind("table", "登记表(多行)", ("columns", "rows"), column=False),

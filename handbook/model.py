@@ -315,6 +315,7 @@ class LearningPath:
     description: str
     path: str
     line: int
+    due_days: int = 7  # days from assignment to the due date
 
 
 # -- forms -------------------------------------------------------------------------------------
@@ -340,6 +341,7 @@ class Item:
     lines: int = 3
     max_length: int | None = None
     prefill: str = ""
+    training_results: bool = False  # a person item: the person assessed; the server shows their training
 
 
 @dataclass

@@ -39,6 +39,7 @@ def read_form(node: Node | None, file_stem: str, path: str, problems: list[Probl
         sections.append(FormSection(f.text(section, "title") or "", _items(f, section, "items", seen),
                                     section.line, _refs(f, section)))
     signatures = _items(f, m, "signatures", seen)
+    _check_training_results(f, header + [i for s in sections for i in s.items] + signatures)
     if form_id is None:
         return None
     return Form(
@@ -48,6 +49,14 @@ def read_form(node: Node | None, file_stem: str, path: str, problems: list[Probl
         or "portrait",
         roles=[v for v, _ in f.text_list(m, "roles")], description=f.text(m, "description", False) or "",
         header=header, sections=sections, signatures=signatures, path=path, line=m.line, lines=dict(m.key_lines))
+
+
+def _check_training_results(f: Fields, items: list[Item]) -> None:
+    """`training_results: true` marks THE person assessed (the server links their training results): one."""
+    marked = [i for i in items if i.training_results]
+    for item in marked[1:]:
+        f.problem(item.line, "form-training-results", id=item.id,
+                  detail=f"一张表单只能有一个被考核人员,“{marked[0].id}” 已经标记了 training_results")
 
 
 def _refs(f: Fields, m: Mapping) -> list[str]:
@@ -107,6 +116,12 @@ def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: str)
         item.rows = f.integer(m, "rows") or 10
         if not item.columns:
             f.problem(m.line, "form-columns", id=item_id)
+    elif kind_name == "person":
+        item.training_results = f.boolean(m, "training_results")
+        if item.training_results and in_table:
+            f.problem(f.line(m, "training_results"), "form-training-results", id=item_id,
+                      detail=f"登记表 “{in_table}” 的列不能标记 training_results")
+            item.training_results = False
     if "lines" in kind.extras:
         item.lines = f.integer(m, "lines") or 3
     if "max_length" in kind.extras:

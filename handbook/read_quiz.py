@@ -13,7 +13,9 @@ from .yamlsrc import Node, Sequence, describe
 
 QUESTION_ID = re.compile(r"[A-Z]{2,4}-\d{2}-Q[1-9]\d*")
 QUESTION_KEYS = ("id", "kind", "refs", "question", "options", "answer", "explanation")
-PATH_KEYS = ("id", "title", "roles", "regulations", "pass_mark", "description")
+PATH_KEYS = ("id", "title", "roles", "regulations", "pass_mark", "due_days", "description")
+DEFAULT_DUE_DAYS = 7
+MAX_DUE_DAYS = 366
 
 
 def read_quiz(node: Node | None, file_stem: str, path: str, problems: list[Problem]) -> list[Question]:
@@ -82,6 +84,7 @@ def read_paths(node: Node | None, path: str, problems: list[Problem]) -> list[Le
         f.problem(node.line, "type-list", field="paths.yaml", actual=describe(node))
         return []
     paths = []
+    seen: dict[str, int] = {}
     for entry in node.items:
         item = f.mapping(entry, "paths", PATH_KEYS, ("id", "title", "roles", "regulations", "pass_mark"))
         if item is None:
@@ -89,11 +92,20 @@ def read_paths(node: Node | None, path: str, problems: list[Problem]) -> list[Le
         path_id = f.ident(item, "id", SLUG, "new-staff")
         pass_mark = f.integer(item, "pass_mark", required=True)
         if pass_mark is not None and not 0 < pass_mark <= 100:
-            f.problem(f.line(item, "pass_mark"), "bad-int", field="pass_mark(1–100)", value=pass_mark)
+            f.problem(f.line(item, "pass_mark"), "int-range", field="pass_mark", value=pass_mark, low=1, high=100)
+        due_days = f.integer(item, "due_days")
+        if due_days is not None and not 0 < due_days <= MAX_DUE_DAYS:
+            f.problem(f.line(item, "due_days"), "int-range", field="due_days", value=due_days, low=1,
+                      high=MAX_DUE_DAYS)
+            due_days = None
         if path_id is None:
             continue
+        if path_id in seen:
+            f.problem(f.line(item, "id"), "duplicate-id", id=path_id, other=f"第 {seen[path_id]} 行")
+            continue
+        seen[path_id] = f.line(item, "id")
         paths.append(LearningPath(
             path_id, f.text(item, "title") or "", [v for v, _ in f.text_list(item, "roles", required=True)],
             [v for v, _ in f.text_list(item, "regulations", required=True)], pass_mark or 80,
-            f.text(item, "description", False) or "", path, item.line))
+            f.text(item, "description", False) or "", path, item.line, due_days or DEFAULT_DUE_DAYS))
     return paths

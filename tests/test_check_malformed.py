@@ -25,6 +25,8 @@ from tests.conftest import (
     MINI_FILES,
     ORG,
     ORG_PATH,
+    PATHS,
+    PATHS_PATH,
     QUIZ,
     QUIZ_PATH,
     REG,
@@ -198,6 +200,34 @@ CASES = [
     case("number-min-above-max", FORM_PATH, sub(FORM, "min: 10, max: 35", "min: 40, max: 35"), "number-range", 17),
     case("dangling-serves", FORM_PATH, sub(FORM, "serves: [KF-01.2]", "serves: [KF-01.9]"), "dangling-ref", 5,
          contains="KF-01.9"),
+    case("training-results-not-a-person", FORM_PATH,
+         sub(FORM, "label: 室温, unit: ℃,", "label: 室温, unit: ℃, training_results: true,"),
+         "form-item-kind-field", 17, contains="training_results"),
+    case("training-results-yes", FORM_PATH,
+         sub(FORM, "header:\n", "header:\n  - {id: employee, kind: person, label: 员工, training_results: yes}\n"),
+         "bad-bool", 10),
+    case("training-results-in-a-register", FORM_PATH,
+         sub(FORM, "{id: visitor, kind: text, label: 姓名}",
+             "{id: visitor, kind: person, label: 姓名, training_results: true}"),
+         "form-training-results", 24, contains="visitors"),
+    case("training-results-twice", FORM_PATH,
+         sub(FORM, "header:\n", "header:\n  - {id: employee, kind: person, label: 员工, training_results: true}\n"
+             "  - {id: mentor, kind: person, label: 带教人, training_results: true}\n"),
+         "form-training-results", 11, contains="employee"),
+    # -- learning paths ----------------------------------------------------------------------------------
+    case("path-due-days-zero", PATHS_PATH, sub(PATHS, "due_days: 7", "due_days: 0"), "int-range", 5,
+         contains="due_days"),
+    case("path-due-days-with-unit", PATHS_PATH, sub(PATHS, "due_days: 7", "due_days: 7天"), "bad-int", 5,
+         contains="7天"),
+    case("path-due-days-quoted", PATHS_PATH, sub(PATHS, "due_days: 7", 'due_days: "7"'), "bad-int", 5),
+    case("path-due-days-misspelt", PATHS_PATH, sub(PATHS, "due_days: 7", "due_day: 7"), "unknown-key", 5,
+         contains="是否要写 “due_days”"),
+    case("path-pass-mark-above-100", PATHS_PATH, sub(PATHS, "pass_mark: 80", "pass_mark: 120"), "int-range", 4,
+         contains="1 到 100"),
+    case("path-duplicate-id", PATHS_PATH, PATHS + PATHS.replace("新员工", "另一条"), "duplicate-id", 7,
+         contains="第 1 行"),
+    case("path-unknown-regulation", PATHS_PATH, sub(PATHS, "[KF-01]", "[KF-09]"), "dangling-ref", 1,
+         contains="KF-09"),
     # -- encoding --------------------------------------------------------------------------------------
     case("non-utf8-yaml", ORG_PATH, ORG.encode("gbk"), "yaml-not-text", 1),
     case("non-utf8-regulation", REG_PATH, REG.encode("gbk"), "yaml-not-text", 1),
@@ -247,6 +277,22 @@ def test_malformed(mini_project: Path, c: Case) -> None:
         assert problem.code in CATALOGUE
     if c.contains:
         assert any(c.contains in p.message for p in matching), listing(matching)
+
+
+def test_paths_read_due_days_with_a_default(mini_project: Path) -> None:
+    second = sub(PATHS, "  due_days: 7\n", "").replace("new-staff", "duty")  # due_days left out
+    assert load_with(mini_project, PATHS_PATH, PATHS + second) == []
+    hb, _ = load_handbook(mini_project)
+    assert [(p.id, p.due_days, p.pass_mark) for p in hb.paths] == [("new-staff", 7, 80), ("duty", 7, 80)]
+    assert load_with(mini_project, PATHS_PATH, sub(PATHS, "due_days: 7", "due_days: 30")) == []
+    assert load_handbook(mini_project)[0].paths[0].due_days == 30
+
+
+def test_training_results_is_read_on_a_person_item(mini_project: Path) -> None:
+    form = sub(FORM, "header:\n", "header:\n  - {id: employee, kind: person, label: 员工, training_results: true}\n")
+    assert load_with(mini_project, FORM_PATH, form) == []
+    items = load_handbook(mini_project)[0].forms[0].all_items()
+    assert [i.id for i in items if i.training_results] == ["employee"]
 
 
 # -- values that look like YAML 1.1 types stay text --------------------------------------------------
