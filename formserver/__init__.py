@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import access, api, auth, cli, config, db, errors, fill, handbook_site, photos, review, security
+from . import access, api, auth, cli, config, db, errors, fill, handbook_site, photos, review, security, training
 from .catalogue import Catalogue
 from .migrate import upgrade
 
@@ -37,6 +37,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     for module in (fill, photos, review, api, handbook_site):
         app.register_blueprint(module.bp)
+    training.init_app(app)
     cli.init_app(app)
 
     @app.get("/healthz")

@@ -1,5 +1,6 @@
-"""The forms the server offers: the loaded handbook plus each form's stored version, loaded once at
-start. A source with problems stops the start with the problems listed (`handbook check` shows the same)."""
+"""The forms the server offers: the loaded handbook plus each form's and each regulation's stored version,
+loaded once at start. A source with problems stops the start with the problems listed (`handbook check`
+shows the same)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from handbook.load import require_handbook
 from handbook.model import Form, Handbook, Shift
 
+from . import regversions
 from .formdefs import definition_digest, register_versions
 
 
@@ -24,14 +26,16 @@ class Catalogue:
     version_ids: dict[str, int]
     digests: dict[str, str]
     timezone: zoneinfo.ZoneInfo = field(default_factory=lambda: zoneinfo.ZoneInfo("Asia/Shanghai"))
+    regulation_versions: dict[str, regversions.CurrentVersion] = field(default_factory=dict)
 
     @classmethod
     def load(cls, root: str | Path, sessions: sessionmaker[Session], timezone: str = "Asia/Shanghai") -> Catalogue:
         hb = require_handbook(root)
         with sessions() as db:
             version_ids = register_versions(db, hb.forms)
+            regulation_versions = regversions.register_versions(db, hb)
         return cls(hb, {f.id: f for f in hb.forms}, version_ids,
-                   {f.id: definition_digest(f) for f in hb.forms}, zoneinfo.ZoneInfo(timezone))
+                   {f.id: definition_digest(f) for f in hb.forms}, zoneinfo.ZoneInfo(timezone), regulation_versions)
 
     def now(self) -> dt.datetime:
         """Local wall-clock time of the centre (naive)."""

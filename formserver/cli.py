@@ -4,6 +4,7 @@
     create-token NAME [--label …]        prints a new API token (shown once)
     reset-password NAME                   new password; the user's sessions end
     disable-user NAME / enable-user NAME  a disabled user's sessions and tokens stop working at once
+    assign-path NAME PATH_ID [--due DATE] put a user on a learning path (regulations/paths.yaml)
     backup FILE / restore FILE            SQLite online backup, or pg_dump/pg_restore for PostgreSQL
     db-upgrade                            bring the schema up to date (also done at start)
 
@@ -128,6 +129,29 @@ def enable_user(username: str) -> None:
     click.echo(f"已启用 {username}")
 
 
+@click.command("assign-path")
+@with_appcontext
+@click.argument("username")
+@click.argument("path_id")
+@click.option("--due", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="完成期限 YYYY-MM-DD,默认今天加上该路径的 due_days")
+def assign_path(username: str, path_id: str, due) -> None:
+    """Put USERNAME on the learning path PATH_ID (again, if it was removed)."""
+    from .catalogue import Catalogue
+    from .training import assign
+
+    cat: Catalogue = current_app.extensions["catalogue"]
+    path = next((p for p in cat.handbook.paths if p.id == path_id), None)
+    if path is None:
+        known = "、".join(p.id for p in cat.handbook.paths)
+        raise click.ClickException(f"没有学习路径 “{path_id}”。可选:{known}")
+    with _sessions().begin() as db:
+        user = _user(db, username)
+        row = assign.assign(db, user, path, None, cat.now().date(), due.date() if due else None)
+        due_date = row.due_date
+    click.echo(f"已为 {username} 分配学习路径 {path.id}({path.title}),完成期限 {due_date.isoformat()}")
+
+
 @click.command("backup")
 @with_appcontext
 @click.argument("target")
@@ -184,7 +208,7 @@ def status() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (status, create_user, create_token, reset_password, disable_user, enable_user, backup_command,
-                    restore_command, db_upgrade):
+    for command in (status, create_user, create_token, reset_password, disable_user, enable_user, assign_path,
+                    backup_command, restore_command, db_upgrade):
         app.cli.add_command(command)
 

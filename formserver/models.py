@@ -198,3 +198,78 @@ class AuditEvent(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     address: Mapped[str] = mapped_column(String(64), default="")
     __table_args__ = (Index("ix_audit_events_target", "target"),)
+
+
+# -- training ---------------------------------------------------------------------------------------
+
+
+class RegulationVersion(Base):
+    """A regulation as it was when people read it: its clauses as readers saw them, registered at start-up
+    once per distinct content, so a later revision can be diffed against what someone acknowledged."""
+
+    __tablename__ = "regulation_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    regulation_id: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[str] = mapped_column(String(32))
+    digest: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    clauses: Mapped[list[Any]] = mapped_column(JSON)  # [[clause id, text], …] in reading order
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("regulation_id", "digest"),)
+
+
+class PathAssignment(Base):
+    """Who is on which learning path, since when, due when, assigned by whom (None: the system's default or
+    the admin CLI). Removing a path keeps the row (removed_at), so a removed default is not assigned again."""
+
+    __tablename__ = "path_assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    path_id: Mapped[str] = mapped_column(String(64))
+    assigned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    removed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    assigned_by: Mapped[User | None] = relationship(foreign_keys=[assigned_by_id], lazy="joined")
+    __table_args__ = (UniqueConstraint("user_id", "path_id"),)
+
+
+class Acknowledgement(Base):
+    """Someone confirmed having read one version of a regulation."""
+
+    __tablename__ = "acknowledgements"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    regulation_id: Mapped[str] = mapped_column(String(16))
+    regulation_version_id: Mapped[int] = mapped_column(ForeignKey("regulation_versions.id"))
+    path_id: Mapped[str] = mapped_column(String(64), default="")  # the path it was acknowledged on
+    acknowledged_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    version: Mapped[RegulationVersion] = relationship(lazy="select")  # its clauses are read only for a diff
+    __table_args__ = (
+        UniqueConstraint("user_id", "regulation_version_id"),  # acknowledging twice keeps one row
+        Index("ix_acknowledgements_user_regulation", "user_id", "regulation_id"),
+    )
+
+
+class QuizAttempt(Base):
+    """One quiz on one regulation: the questions and options as drawn (order, texts, which are correct, each
+    option under a random key), so a reload shows the same quiz and scoring never depends on positions or on
+    a question bank edited since; then the answers, per-question results, score and pass."""
+
+    __tablename__ = "quiz_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    path_id: Mapped[str] = mapped_column(String(64))
+    regulation_id: Mapped[str] = mapped_column(String(16))
+    regulation_version_id: Mapped[int] = mapped_column(ForeignKey("regulation_versions.id"))
+    questions: Mapped[list[Any]] = mapped_column(JSON)
+    pass_mark: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # question id → [option keys]
+    results: Mapped[list[Any] | None] = mapped_column(JSON)  # [{question, correct, points, refs}, …]
+    score: Mapped[int | None] = mapped_column(Integer)  # percent of the points
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    user: Mapped[User] = relationship(lazy="joined")
+    __table_args__ = (Index("ix_quiz_attempts_user_regulation", "user_id", "regulation_id"),)

@@ -18,6 +18,7 @@ REG_PATH = "regulations/KF-01-test.md"
 TABLE_PATH = "regulations/tables/fines.yaml"
 QUIZ_PATH = "regulations/quizzes/KF-01.yaml"
 FORM_PATH = "checklists/patrol.yaml"
+PATHS_PATH = "regulations/paths.yaml"
 
 # 2 departments, 3 roles, 1 shift (lines 14–17, start on 16), 1 phone.
 ORG = """\
@@ -165,6 +166,17 @@ sections:
           - {id: note, kind: text, label: 备注, max_length: 50}
 signatures:
   - {id: inspector_sign, kind: signature, label: 巡查人签名}
+"""
+
+# Not part of MINI_FILES (a project may have no learning paths); written by the tests that need it.
+# Path fields on lines 1–6: id, title, roles, pass_mark, due_days, regulations.
+PATHS = """\
+- id: new-staff
+  title: 新员工
+  roles: [staff]
+  pass_mark: 80
+  due_days: 7
+  regulations: [KF-01]
 """
 
 MINI_FILES: dict[str, str] = {

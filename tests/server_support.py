@@ -23,7 +23,7 @@ from formserver.models import Base
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery"
-KEEP_TABLES = {"form_versions", "alembic_version"}
+KEEP_TABLES = {"form_versions", "regulation_versions", "alembic_version"}  # registered at start-up
 
 
 def postgres_database() -> tuple[str | None, str]:

@@ -76,12 +76,12 @@ def test_every_post_without_a_csrf_token_is_refused(app):
     client = signed_in(app, "zhang")
     uid = submit_patrol(app, client)
     checked = 0
+    args = {"form_id": "patrol", "uid": uid, "path_id": "new-staff", "regulation_id": "KF-01", "username": "zhang"}
     for rule in app.url_map.iter_rules():
         for method in rule.methods - {"GET", "HEAD", "OPTIONS"}:
             if rule.rule.startswith("/api/"):
                 continue  # bearer tokens, not cookies: see test_server_api.py
-            url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: {"form_id": "patrol", "uid": uid}[m.group(1)],
-                         rule.rule)
+            url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: args[m.group(1)], rule.rule)
             response = client.open(url, method=method, data={"reason": "测试", "submission_id": uid},
                                    headers={"Accept": "text/html"})
             assert response.status_code == 400, (method, url, response.status_code)

@@ -174,7 +174,21 @@
     return clone;
   }
 
+  // Forms marked data-once (acknowledging, starting or submitting a quiz): the button is disabled after the
+  // first tap, and enabled again when the page comes back from the browser's cache. The server makes a
+  // second submission harmless anyway; this only spares the wait.
+  function initOnce(form) {
+    const button = form.querySelector("button[type=submit]");
+    if (!button) return;
+    const label = button.textContent;
+    form.addEventListener("submit", () => { setTimeout(() => { button.disabled = true; button.textContent = "提交中…"; }, 0); });
+    window.addEventListener("pageshow", (event) => { if (event.persisted) { button.disabled = false; button.textContent = label; } });
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    for (const form of document.querySelectorAll("form[data-once]")) initOnce(form);
+    // A refused quiz comes back at the top: show the first question left unanswered.
+    document.querySelector("form.quiz .has-error")?.scrollIntoView({ block: "center" });
     const done = document.querySelector("[data-clear-draft]");
     if (done) { try { localStorage.removeItem(KEY(done.dataset.clearDraft)); } catch (e) { /* ignore */ } }
     for (const form of document.querySelectorAll("form.record-form")) {
