@@ -6,16 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, g, jsonify, request, url_for
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
+
+from handbook.model import Form
 
 from . import db, records
 from .access import token_auth
 from .catalogue import catalogue
+from .fastsql import FastStatement
+from .fastvalues import quick_values
 from .fill import valid_uid
 from .formdefs import form_to_json
-from .models import ApiToken, Revision, Submission, User
+from .models import ApiToken, FormVersion, Revision, Submission, User
 from .openapi import openapi_document
 from .queries import Filters, filtered, page
 from .security import csrf
@@ -41,21 +47,40 @@ def problem(status: int, message: str, **extra):
     return response
 
 
+@dataclass(frozen=True)
+class ApiUser:
+    """The token's user as the API needs it, read with the token in one query on every request (so a revoked
+    token or a disabled user is refused at once). Duck-types `User` for `visible`, `may_see` and `audit`."""
+
+    id: int
+    username: str
+    team: str
+    role: str
+    at_least = User.at_least
+
+
+_TOKENS, _USERS = ApiToken.__table__, User.__table__
+# Run on every API request, so compiled once and run on a bare driver connection (see fastsql).
+_TOKEN_USER = FastStatement(select(_USERS.c.id, _USERS.c.username, _USERS.c.team, _USERS.c.role)
+                            .join_from(_TOKENS, _USERS, _TOKENS.c.user_id == _USERS.c.id)
+                            .where(_TOKENS.c.token_hash == bindparam("token_hash"), _TOKENS.c.revoked_at.is_(None),
+                                   _USERS.c.active.is_(True)))
+
+
 @bp.before_request
 def authenticate():
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX):
         return problem(401, "需要 API 令牌:Authorization: Bearer <令牌>")
-    row = db.session().scalar(select(ApiToken).where(
-        ApiToken.token_hash == hashlib.sha256(token.strip().encode()).hexdigest()))
-    if row is None or row.revoked_at is not None or not row.user.active:
+    row = _TOKEN_USER.read_one(db.engine(), {"token_hash": hashlib.sha256(token.strip().encode()).hexdigest()})
+    if row is None:  # unknown, revoked, or its user disabled
         return problem(401, "API 令牌无效或已停用")
-    g.api_user = row.user
+    g.api_user = ApiUser(*row)
     return None
 
 
-def _user() -> User:
+def _user() -> ApiUser:
     return g.api_user
 
 
@@ -84,15 +109,33 @@ def form(form_id: str):
     return jsonify(definition)
 
 
-def submission_json(submission: Submission, revision: Revision | None = None) -> dict:
-    revision = revision or db.session().scalar(
-        select(Revision).where(Revision.submission_id == submission.id, Revision.number == submission.revision_count))
-    return {"submission_id": submission.uid, "form": submission.form_id,
-            "form_revision": submission.form_version.revision, "user": submission.user.username,
-            "team": submission.team, "record_date": submission.record_date.isoformat(),
-            "status": submission.status, "revision": revision.number,
-            "created_at": submission.created_at.replace(tzinfo=dt.UTC).isoformat(),
-            "values": revision.values, "url": url_for("api.submission", uid=submission.uid)}
+_SUBMISSIONS, _REVISIONS, _VERSIONS = Submission.__table__, Revision.__table__, FormVersion.__table__
+# One query for everything a submission's document shows, its newest revision included.
+_DOCUMENT = (select(_SUBMISSIONS.c.uid, _SUBMISSIONS.c.form_id, _VERSIONS.c.revision.label("form_revision"),
+                    _USERS.c.username, _SUBMISSIONS.c.user_id, _SUBMISSIONS.c.team, _SUBMISSIONS.c.record_date,
+                    _SUBMISSIONS.c.status, _REVISIONS.c.number, _SUBMISSIONS.c.created_at, _REVISIONS.c["values"])
+             .join(_VERSIONS, _VERSIONS.c.id == _SUBMISSIONS.c.form_version_id)
+             .join(_USERS, _USERS.c.id == _SUBMISSIONS.c.user_id)
+             .join(_REVISIONS, and_(_REVISIONS.c.submission_id == _SUBMISSIONS.c.id,
+                                    _REVISIONS.c.number == _SUBMISSIONS.c.revision_count))
+             .where(_SUBMISSIONS.c.uid == bindparam("uid")))
+
+
+def submission_json(uid: str, form_id: str, form_revision: str, username: str, team: str, record_date: dt.date,
+                    status: str, revision: int, created_at: dt.datetime, values: dict[str, Any]) -> dict:
+    return {"submission_id": uid, "form": form_id, "form_revision": form_revision, "user": username,
+            "team": team, "record_date": record_date.isoformat(), "status": status, "revision": revision,
+            "created_at": created_at.replace(tzinfo=dt.UTC).isoformat(), "values": values,
+            "url": url_for("api.submission", uid=uid)}
+
+
+def stored_document(uid: str) -> tuple[Any, dict] | None:
+    """(row, document) of the stored submission `uid` as it is now (corrected or deleted since, perhaps)."""
+    row = db.connection().execute(_DOCUMENT, {"uid": uid}).first()
+    if row is None:
+        return None
+    return row, submission_json(row.uid, row.form_id, row.form_revision, row.username, row.team, row.record_date,
+                                row.status, row.number, row.created_at, row.values)
 
 
 @bp.post("/submissions")
@@ -108,31 +151,48 @@ def create():
     uid = str(body.get("submission_id", ""))
     if not valid_uid(uid):
         return problem(422, "submission_id 须为 UUID(客户端生成,重试时不变)", fields={"submission_id": ["须为 UUID"]})
-    values = body.get("values")
-    if not isinstance(values, dict):
+    posted = body.get("values")
+    if not isinstance(posted, dict):
         return problem(422, "values 须为对象", fields={"values": ["须为对象"]})
+    values = _validated(form, cat.digests[form.id], posted, uid)
+    if not isinstance(values, dict):
+        return values  # the 422 with the errors by field
+    user = _user()
+    new = records.prepare(user, form, cat.version_ids[form.id], uid, values, cat.now().date(), via="api")
     try:
-        formdata = formdata_of(form, values, uid)
-    except ValuesError as error:
-        return problem(422, "内容有误", fields=error.errors)
-    wtform = form_class(form, cat.digests[form.id])(formdata=formdata, meta={"csrf": False})
-    if not wtform.validate():
-        return problem(422, "内容有误", fields=field_errors(wtform))
-    try:
-        with db.write() as w:
-            submission, created = records.create(w, _user(), form, cat.version_ids[form.id], uid,
-                                                 values_of(wtform, form), cat.now().date(), via="api")
+        stored = db.write_batched(records.store_many, new)  # returns after COMMIT
     except records.Conflict as conflict:
         return problem(409, conflict.message, submission_id=uid)
     except records.BadPhotos as error:
         return problem(422, str(error))
-    submission = db.session().get(Submission, submission.id)
-    response = jsonify(submission_json(submission))
+    if stored.created:  # answered from what was just inserted, not read back
+        document = submission_json(uid, form.id, form.revision, user.username, user.team,
+                                   new.submission["record_date"], "submitted", 1, stored.created_at, values)
+    else:  # a replay: the record as stored now, which a correction or deletion may have changed
+        document = stored_document(uid)[1]
+    response = jsonify(document)
     response.status_code = 201
-    response.headers["Location"] = url_for("api.submission", uid=uid)
-    if not created:
+    response.headers["Location"] = document["url"]
+    if not stored.created:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+def _validated(form: Form, version_digest: str, posted: dict[str, Any], uid: str):
+    """The stored values of the posted values, or a 422 naming the errors by field. The quick check answers
+    for values that are clearly valid; anything else goes to the web form's WTForms class, which decides
+    and words the errors exactly as for the web form."""
+    values = quick_values(form, version_digest, posted, uid)
+    if values is not None:
+        return values
+    try:
+        formdata = formdata_of(form, posted, uid)
+    except ValuesError as error:
+        return problem(422, "内容有误", fields=error.errors)
+    wtform = form_class(form, version_digest)(formdata=formdata, meta={"csrf": False})
+    if not wtform.validate():
+        return problem(422, "内容有误", fields=field_errors(wtform))
+    return values_of(wtform, form)
 
 
 @bp.get("/submissions")
@@ -164,10 +224,10 @@ def submissions():
 @bp.get("/submissions/<uid>")
 @token_auth
 def submission(uid: str):
-    row = db.session().scalar(select(Submission).where(Submission.uid == uid))
-    if row is None or not records.may_see(_user(), row):
+    found = stored_document(uid)
+    if found is None or not records.may_see(_user(), found[0]):
         return problem(404, "记录不存在,或此令牌无权查看")
-    return jsonify(submission_json(row))
+    return jsonify(found[1])
 
 
 @bp.errorhandler(404)

@@ -3,7 +3,8 @@
 SQLite (the default) is tuned for several gunicorn workers on one disk: WAL, a busy timeout, foreign keys
 and synchronous=FULL, and every write transaction starts with BEGIN IMMEDIATE so two writers never
 deadlock on a lock upgrade (plain BEGIN gave "database is locked" under load despite the busy timeout).
-Writers of every worker queue on a file lock beside the database before BEGIN IMMEDIATE (see `_writer_turn`).
+Writers of every worker queue on a file lock beside the database before BEGIN IMMEDIATE (see `_writer_turn`);
+API submissions of concurrent requests share their write transactions (`write_batched`, see groupcommit).
 Reads begin deferred and never block writers. PostgreSQL connections are pinged before use, so a
 database restart costs a retry, never an accepted submission.
 """
@@ -14,10 +15,13 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Iterator
+from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from .groupcommit import GroupCommit, Handler
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -58,6 +62,7 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["db_engine"] = engine
     app.extensions["db_sessions"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["db_group_commit"] = GroupCommit(engine, write_transaction)
     app.teardown_appcontext(_close_session)
 
 
@@ -72,10 +77,21 @@ def session() -> Session:
     return g.db
 
 
+def connection() -> Connection:
+    """The request's read connection for Core queries on the API's paths, where an ORM session costs more
+    than the query: a deferred transaction like `session()`'s, ended before any write, closed at teardown."""
+    if "db_connection" not in g:
+        g.db_connection = current_app.extensions["db_engine"].connect()
+    return g.db_connection
+
+
 def _close_session(_exc: BaseException | None) -> None:
     db = g.pop("db", None)
     if db is not None:
         db.close()
+    connection_ = g.pop("db_connection", None)
+    if connection_ is not None:
+        connection_.close()
 
 
 def _end_read() -> None:
@@ -83,6 +99,9 @@ def _end_read() -> None:
     the snapshot of its first read: while one is open the WAL can be neither fully checkpointed nor restarted."""
     if "db" in g:
         g.db.commit()
+    connection_ = g.pop("db_connection", None)
+    if connection_ is not None:
+        connection_.close()  # back to the pool: the write below most likely takes this very connection
 
 
 @contextlib.contextmanager
@@ -111,6 +130,35 @@ def write() -> Iterator[Session]:
     _end_read()  # no snapshot of ours may pin the SQLite WAL while we write (it grew without bound)
     with _writer_turn(engine_) if is_sqlite(engine_) else contextlib.nullcontext(), _transaction() as db:
         yield db
+
+
+@contextlib.contextmanager
+def write_connection() -> Iterator[Connection]:
+    """Like `write()`, on a bare Connection (Core statements, no ORM unit of work): same lock, same BEGIN
+    IMMEDIATE, committed on leaving the block."""
+    _end_read()
+    with write_transaction(current_app.extensions["db_engine"]) as connection_:
+        yield connection_
+
+
+def write_batched(handler: Handler, item: Any) -> Any:
+    """`item`'s outcome from `handler(connection, items)`, run in a write transaction shared with other
+    requests' items (see groupcommit), once it has committed. For the hot path of API submissions."""
+    _end_read()
+    return current_app.extensions["db_group_commit"].run(handler, item)
+
+
+@contextlib.contextmanager
+def write_transaction(engine_: Engine) -> Iterator[Connection]:
+    """A Connection in a write transaction of its own, committed on leaving the block (any thread). The
+    connection is taken from the pool before our turn to write and returned after it: others wait for the
+    turn, so it holds nothing but the transaction."""
+    sqlite = is_sqlite(engine_)
+    with engine_.connect() as connection_, _writer_turn(engine_) if sqlite else contextlib.nullcontext():
+        if sqlite:
+            connection_.execution_options(sqlite_begin="IMMEDIATE")
+        with connection_.begin():
+            yield connection_
 
 
 @contextlib.contextmanager

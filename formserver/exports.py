@@ -8,6 +8,8 @@ with a leading apostrophe, so Excel shows it as text instead of running it. Numb
 from __future__ import annotations
 
 import csv
+import io
+import itertools
 import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
@@ -66,30 +68,37 @@ def header(form: Form | None) -> list[str]:
 def row(base: list[Any], form: Form | None, values: dict[str, Any], summary: str = "") -> list[Any]:
     if form is None:
         return [neutralise(v) for v in [*base, summary]]
-    cells = list(base)
-    for _label, item, key in item_columns(form):
+    return [neutralise(v) for v in base] + item_cells(item_columns(form), values)
+
+
+def item_cells(columns: list[tuple[str, Item, str]], values: dict[str, Any]) -> list[Any]:
+    """The item columns of one record (`columns` from item_columns), neutralised."""
+    cells = []
+    for _label, item, key in columns:
         value = values.get(key)
-        cells.append(value if key.endswith("_note") and value is not None else _text(item, value))
-    return [neutralise(c) for c in cells]
+        cells.append(neutralise(value if key.endswith("_note") and value is not None else _text(item, value)))
+    return cells
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_stream(head: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
-    """CSV text in chunks: UTF-8 with a byte-order mark so Excel opens the Chinese correctly."""
-    writer = csv.writer(_Echo())
-    yield "\ufeff" + writer.writerow(head)
-    chunk: list[str] = []
-    for cells in rows:
-        chunk.append(writer.writerow(cells))
-        if len(chunk) >= 500:
-            yield "".join(chunk)
-            chunk = []
-    if chunk:
-        yield "".join(chunk)
+def csv_stream(head: list[str], rows: Iterable[list[Any]], chunk_rows: int = 1000) -> Iterator[str]:
+    """CSV text in chunks of `chunk_rows` rows: UTF-8 with a byte-order mark so Excel opens the Chinese
+    correctly. csv.writer.writerows formats a whole chunk in C (a Python call per row cost a fifth of a
+    million-row export)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    out.write("\ufeff")
+    writer.writerow(head)
+    rows = iter(rows)
+    while True:
+        chunk = list(itertools.islice(rows, chunk_rows))
+        writer.writerows(chunk)
+        text = out.getvalue()
+        if text:
+            yield text
+        if len(chunk) < chunk_rows:
+            return
+        out.seek(0)
+        out.truncate()
 
 
 def xlsx_file(head: list[str], rows: Iterable[list[Any]], title: str) -> IO[bytes]:

@@ -150,9 +150,9 @@ def submit(form_id: str):
         return render_fill(form, wtform, status=400, error=message)
     values = values_of(wtform, form)
     try:
-        with db.write() as w:
-            submission, created = records.create(w, current_user.user, form, catalogue().version_ids[form.id], uid,
-                                                 values, catalogue().now().date())
+        with db.write_connection() as w:
+            stored = records.create(w, current_user.user, form, catalogue().version_ids[form.id], uid, values,
+                                    catalogue().now().date())
     except records.Conflict as conflict:
         # The stored submission has the same uid; its row is detached (rolled back) by now, so not read here.
         link = url_for("review.detail", uid=uid) if conflict.submission else ""
@@ -160,8 +160,8 @@ def submit(form_id: str):
                            error=f"{conflict.message}。如需修改已提交的记录,请在记录页点“更正”。")
     except records.BadPhotos as error:
         return render_fill(form, wtform, status=400, error=str(error))
-    flash("已提交" if created else "这份表已经提交过,以下是已保存的记录")
-    return redirect(url_for("review.detail", uid=submission.uid, submitted=1), code=303)
+    flash("已提交" if stored.created else "这份表已经提交过,以下是已保存的记录")
+    return redirect(url_for("review.detail", uid=stored.uid, submitted=1), code=303)
 
 
 @bp.route("/drafts/<uid>", methods=["PUT"])

@@ -4,15 +4,18 @@ may see what. Every change is one write transaction that also writes its audit e
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Select, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from handbook.model import Form, Item
 
 from . import audit
+from .fastsql import FastStatement
 from .formdefs import digest
 from .models import Draft, Photo, Revision, Submission, User, utcnow
 
@@ -20,7 +23,7 @@ from .models import Draft, Photo, Revision, Submission, User, utcnow
 class Conflict(Exception):
     """The request contradicts what is stored (same id with other content, a stale correction)."""
 
-    def __init__(self, message: str, submission: Submission | None = None):
+    def __init__(self, message: str, submission: Any = None):
         super().__init__(message)
         self.message = message
         self.submission = submission
@@ -107,42 +110,147 @@ def summary(form: Form, values: dict[str, Any]) -> str:
 def _check_photos(db: Session, user: User, uid: str, ids: list[str]) -> None:
     if not ids:
         return
-    found = db.scalars(select(Photo.uid).where(Photo.uid.in_(ids), Photo.user_id == user.id)).all()
-    missing = set(ids) - set(found)
-    if missing:
-        raise BadPhotos("照片不存在或不属于您:" + "、".join(sorted(missing)))
+    _verify_photos(db.connection(), user.id, ids)
     db.execute(update(Photo).where(Photo.uid.in_(ids)).values(submission_uid=uid))
 
 
-def create(db: Session, user: User, form: Form, version_id: int, uid: str, values: dict[str, Any],
-           today: dt.date, via: str = "web") -> tuple[Submission, bool]:
-    """Store a new submission; (submission, created). The same id with the same content gives the stored
-    submission and False; the same id with other content raises Conflict. The database's unique
-    constraint on the id decides, so concurrent retries cannot both insert. `db` is a write session."""
+def _verify_photos(db: Connection, user_id: int, ids: list[str]) -> None:
+    found = db.scalars(select(Photo.uid).where(Photo.uid.in_(ids), Photo.user_id == user_id)).all()
+    missing = set(ids) - set(found)
+    if missing:
+        raise BadPhotos("照片不存在或不属于您:" + "、".join(sorted(missing)))
+
+
+@dataclass(frozen=True)
+class NewSubmission:
+    """A submission to store, worked out before the write transaction: digests, summary and the audit
+    event (with the request's address) cost CPU that need not be spent while holding the write lock."""
+
+    uid: str
+    user_id: int
+    photos: list[str]
+    submission: dict[str, Any]  # its columns but the times
+    revision: dict[str, Any]  # its first revision's columns but submission id and time
+    event: dict[str, Any]  # its audit event's columns but the time
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A submission `store` stored (created), or found stored (a replay: read it back to answer, since it
+    may have been corrected or deleted since)."""
+
+    id: int
+    uid: str
+    created: bool
+    created_at: dt.datetime | None = None  # of a submission created
+
+
+SUBMISSIONS, REVISIONS, DRAFTS = Submission.__table__, Revision.__table__, Draft.__table__
+SUBMISSION_COLUMNS = ("uid", "form_id", "form_version_id", "user_id", "team", "record_date", "summary", "status",
+                      "revision_count", "content_digest", "faults", "created_at", "updated_at")
+_INSERT_REVISIONS = FastStatement(insert(REVISIONS), ("submission_id", "number", "values", "digest", "author_id",
+                                                      "reason", "created_at"))
+_DELETE_DRAFT = FastStatement(delete(DRAFTS).where(DRAFTS.c.uid == bindparam("uid")))
+_EXISTING = FastStatement(select(SUBMISSIONS.c.id, SUBMISSIONS.c.content_digest, SUBMISSIONS.c.user_id)
+                          .where(SUBMISSIONS.c.uid == bindparam("uid")))
+CLASH = "这个提交编号已用于另一份内容不同的记录"
+
+
+@lru_cache(maxsize=4)
+def _insert_submission(dialect: str) -> FastStatement:
+    """INSERT … ON CONFLICT (uid) DO NOTHING RETURNING id: the unique constraint on the client's id decides
+    between concurrent retries, without a savepoint (a taken id inserts nothing and returns no row)."""
+    module = {"sqlite": sqlite, "postgresql": postgresql}[dialect]
+    return FastStatement(module.insert(SUBMISSIONS).on_conflict_do_nothing(index_elements=["uid"])
+                         .returning(SUBMISSIONS.c.id), SUBMISSION_COLUMNS)
+
+
+def prepare(user: Any, form: Form, version_id: int, uid: str, values: dict[str, Any], today: dt.date,
+            via: str = "web") -> NewSubmission:
     content = content_digest(form.id, values)
-    try:
-        with db.begin_nested():
-            _check_photos(db, user, uid, photo_ids(form, values))
-            now = utcnow()
-            submission = Submission(
-                uid=uid, form_id=form.id, form_version_id=version_id, user_id=user.id, team=user.team,
-                record_date=record_date(form, values, today), summary=summary(form, values),
-                content_digest=content, faults=count_faults(form, values), created_at=now, updated_at=now)
-            db.add(submission)
-            db.flush()
-            db.add(Revision(submission_id=submission.id, number=1, values=values, digest=content,
-                            author_id=user.id, created_at=now))
-            db.flush()
-    except IntegrityError:
-        existing = db.scalar(select(Submission).where(Submission.uid == uid))
-        if existing is None:
-            raise
-        if existing.content_digest != content or existing.user_id != user.id:
-            raise Conflict("这个提交编号已用于另一份内容不同的记录", existing) from None
-        return existing, False
-    db.execute(Draft.__table__.delete().where(Draft.uid == uid))
-    audit.record(db, user, "submit", uid, form=form.id, via=via)
-    return submission, True
+    return NewSubmission(
+        uid=uid, user_id=user.id, photos=photo_ids(form, values),
+        submission={"uid": uid, "form_id": form.id, "form_version_id": version_id, "user_id": user.id,
+                    "team": user.team, "record_date": record_date(form, values, today),
+                    "summary": summary(form, values), "status": "submitted", "revision_count": 1,
+                    "content_digest": content, "faults": count_faults(form, values)},
+        revision={"number": 1, "values": values, "digest": content, "author_id": user.id, "reason": ""},
+        event=audit.event(user, "submit", uid, form=form.id, via=via))
+
+
+def store(db: Connection, new: NewSubmission) -> Stored:
+    """Store one prepared submission in `db`'s write transaction (see `store_many`); Conflict or BadPhotos
+    raised as such."""
+    outcome = store_many(db, [new])[0]
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def store_many(db: Connection, news: list[NewSubmission]) -> list[Stored | Conflict | BadPhotos]:
+    """Store prepared submissions in `db`'s write transaction, each with its first revision and its audit
+    event (API submissions arrive in batches, see groupcommit).
+
+    Each outcome is what storing them one after another would give: Stored (created, or found stored: the
+    same id with the same content and user, stored before or earlier in this batch), or the Conflict /
+    BadPhotos refusing it. A refused submission writes nothing, so the others' outcomes stand either way."""
+    outcomes: list[Stored | Conflict | BadPhotos | None] = [None] * len(news)
+    for n, new in enumerate(news):
+        if new.photos:
+            try:
+                _verify_photos(db, new.user_id, new.photos)
+            except BadPhotos as error:
+                outcomes[n] = error
+    first: dict[str, int] = {}  # id → the first submission of the batch using it: the one that may insert it
+    for n, new in enumerate(news):
+        if outcomes[n] is None:
+            first.setdefault(new.uid, n)
+    now = utcnow()
+    ids = {uid: new_id for uid, n in first.items() if (new_id := _insert(db, news[n], now)) is not None}
+    stored_before = {uid: _EXISTING.fetch_one(db, {"uid": uid}) for uid in first if uid not in ids}
+    for n, new in enumerate(news):
+        if outcomes[n] is None:
+            outcomes[n] = _outcome(new, n == first[new.uid] and new.uid in ids, ids.get(new.uid),
+                                   news[first[new.uid]], stored_before.get(new.uid), now)
+    _write_rows(db, [news[n] for n in first.values() if news[n].uid in ids], ids, now)
+    return outcomes  # type: ignore[return-value]  # every one is set by now
+
+
+def _insert(db: Connection, new: NewSubmission, now: dt.datetime) -> int | None:
+    """The new submission's id, or None if its id is taken."""
+    row = _insert_submission(db.dialect.name).fetch_one(db, {**new.submission, "created_at": now, "updated_at": now})
+    return row[0] if row else None
+
+
+def _outcome(new: NewSubmission, inserted: bool, new_id: int | None, first: NewSubmission,
+             before: tuple | None, now: dt.datetime) -> Stored | Conflict:
+    if inserted:
+        return Stored(new_id, new.uid, True, now)
+    if new_id is not None:  # the id was inserted by an earlier submission of this batch
+        same = first.submission["content_digest"] == new.submission["content_digest"] and first.user_id == new.user_id
+        return Stored(new_id, new.uid, False) if same else Conflict(CLASH)
+    before_id, before_digest, before_user = before
+    same = before_digest == new.submission["content_digest"] and before_user == new.user_id
+    return Stored(before_id, new.uid, False) if same else Conflict(CLASH, before)
+
+
+def _write_rows(db: Connection, inserted: list[NewSubmission], ids: dict[str, int], now: dt.datetime) -> None:
+    """The first revisions, photos, drafts and audit events of the submissions just inserted."""
+    if not inserted:
+        return
+    _INSERT_REVISIONS.executemany(db, [{**new.revision, "submission_id": ids[new.uid], "created_at": now}
+                                       for new in inserted])
+    for new in inserted:
+        if new.photos:
+            db.execute(update(Photo).where(Photo.uid.in_(new.photos)).values(submission_uid=new.uid))
+    _DELETE_DRAFT.executemany(db, [{"uid": new.uid} for new in inserted])
+    audit.insert_events(db, [new.event for new in inserted], now)
+
+
+def create(db: Connection, user: User, form: Form, version_id: int, uid: str, values: dict[str, Any],
+           today: dt.date, via: str = "web") -> Stored:
+    """`prepare` and `store` in one go, in the caller's write transaction (the web form)."""
+    return store(db, prepare(user, form, version_id, uid, values, today, via))
 
 
 def correct(db: Session, user: User, submission: Submission, form: Form, base: int, values: dict[str, Any],

@@ -202,7 +202,12 @@ def _set_deleted(uid: str, deleted: bool):
 
 
 def export_rows(filters: Filters, form: Form | None, user: User):
-    """Export rows, newest revision of each record, read in batches from a session of its own."""
+    """Export rows, newest revision of each record, read in batches by a connection of its own.
+
+    A million rows must stream at 50,000 a second, so the work per row is kept to what varies: Core rows
+    (not ORM ones), texts that repeat (names, teams, form titles) neutralised once, local times computed
+    from an offset looked up once per hour of rows. Identifiers and times are written by the server (uids are
+    checked to be UUIDs on the way in), so only texts that people typed go through `neutralise`."""
     sessions = current_app.extensions["db_sessions"]
     cat = catalogue()
     with sessions() as session:
@@ -212,17 +217,57 @@ def export_rows(filters: Filters, form: Form | None, user: User):
             Submission.summary,
         ).join(FormVersion, FormVersion.id == Submission.form_version_id) \
          .join(User, User.id == Submission.user_id) \
-         .order_by(Submission.created_at, Submission.id).execution_options(yield_per=2000)
+         .order_by(Submission.created_at, Submission.id)
         if form is not None:  # all forms at once export the summary only: no need to read every revision
             query = query.add_columns(Revision.values).join(
                 Revision, and_(Revision.submission_id == Submission.id, Revision.number == Submission.revision_count))
-        titles = {f.id: f.title for f in cat.forms.values()}
-        statuses = {"submitted": "已提交", "deleted": "已删除"}
-        for r in session.execute(query):
-            base = [r.uid, titles.get(r.form_id, r.form_id), r.revision, r.display_name, r.team,
-                    r.record_date.isoformat(), cat.local(r.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-                    statuses.get(r.status, r.status), r.revision_count - 1]
-            yield exports.row(base, form, r.values if form is not None else {}, r.summary)
+        columns = exports.item_columns(form) if form is not None else []
+        text = _Neutralised({f.id: f.title for f in cat.forms.values()} | {"submitted": "已提交", "deleted": "已删除"})
+        local = _LocalTime(cat.timezone)
+        query = query.execution_options(stream_results=True, yield_per=2000)
+        # Rows unpacked, not read by attribute name: that alone took half the time of the whole export.
+        for uid, form_id, revision, name, team, day, created, status, corrections, summary, *values in \
+                session.connection().execute(query):
+            cells = [uid, text(form_id), text(revision), text(name), text(team), day.isoformat(), local(created),
+                     text(status), corrections - 1]
+            cells.extend(exports.item_cells(columns, values[0]) if form is not None else [exports.neutralise(summary)])
+            yield cells
+
+
+class _Neutralised(dict):
+    """text → its neutralised export cell (after `names`: form titles, status labels), each worked out once."""
+
+    def __init__(self, names: dict[str, str]):
+        super().__init__({key: exports.neutralise(name) for key, name in names.items()})
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = exports.neutralise(key)
+        return value
+
+    __call__ = dict.__getitem__
+
+
+class _LocalTime:
+    """UTC → the centre's local time as text ("2026-11-23 09:30:00"), for times that mostly come in order:
+    the zone's offset is looked up for an hour at a time (no zone changes its offset twice within an hour),
+    not for every row."""
+
+    def __init__(self, zone: dt.tzinfo):
+        self.zone = zone
+        self.start = self.end = dt.datetime.max
+        self.offset = dt.timedelta(0)
+
+    def _offset(self, utc: dt.datetime) -> dt.timedelta:
+        return utc.replace(tzinfo=dt.UTC).astimezone(self.zone).utcoffset()
+
+    def __call__(self, utc: dt.datetime) -> str:
+        if not self.start <= utc < self.end:
+            offset, later = self._offset(utc), self._offset(utc + dt.timedelta(hours=1))
+            self.start, self.end = (utc, utc + dt.timedelta(hours=1)) if offset == later else (utc, utc)
+            self.offset = offset
+            if offset != later:  # a change within the hour: this row on its own
+                return (utc + offset).isoformat(" ", "seconds")
+        return (utc + self.offset).isoformat(" ", "seconds")
 
 
 def _export(fmt: str):

@@ -44,6 +44,9 @@ MAX_ROWS = 200
 BLANK_ROWS = 3  # empty register rows offered on a new form (a button adds more)
 TEXT_MAX = 500
 TEXTAREA_MAX = 5000
+DATE_FORMAT = "%Y-%m-%d"  # WTForms' defaults for DateField and TimeField, named for formserver.fastvalues
+TIME_FORMAT = "%H:%M"
+DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
 
 
 class ZhMeta:
@@ -102,6 +105,16 @@ def _parsed(form, field) -> None:
         raise StopValidation()
 
 
+NUMBER_LIMIT = Decimal("1e15")  # far beyond any count or reading on a checklist
+
+
+def _finite(form, field) -> None:
+    # Decimal reads "NaN", "Infinity" and "1e1000000" too: storing the first two crashed (500) or wrote NaN into
+    # the JSON, and turning the last into an int (see _plain) took minutes of CPU for one request.
+    if not field.data.is_finite() or field.data.copy_abs() >= NUMBER_LIMIT:
+        raise StopValidation(field.gettext("Not a valid decimal value."))
+
+
 class _RowsRequired:
     """A required register needs at least one row that is not blank."""
 
@@ -111,7 +124,7 @@ class _RowsRequired:
 
 
 def _number_validators(item: Item) -> list:
-    validators = [*_presence(item), _parsed]
+    validators = [*_presence(item), _parsed, _finite]
     if item.min is not None or item.max is not None:
         low, high = item.min, item.max
         if low is not None and high is not None:
@@ -144,11 +157,11 @@ def item_fields(item: Item) -> dict[str, Field]:
     elif kind == "number":
         field = DecimalField(label, places=None, validators=_number_validators(item))
     elif kind == "date":
-        field = DateField(label, validators=_presence(item))
+        field = DateField(label, format=DATE_FORMAT, validators=_presence(item))
     elif kind == "time":
-        field = TimeField(label, validators=_presence(item))
+        field = TimeField(label, format=TIME_FORMAT, validators=_presence(item))
     elif kind == "datetime":
-        field = DateTimeLocalField(label, format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"], validators=_presence(item))
+        field = DateTimeLocalField(label, format=list(DATETIME_FORMATS), validators=_presence(item))
     elif kind == "choice" and item.multiple:
         field = SelectMultipleField(label, choices={o: o for o in item.options}, widget=ListWidget(prefix_label=False),
                                     option_widget=CheckboxInput(),
