@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, insert, select, text
 
 from formserver import db, records
+from formserver.fastsql import FastStatement
 from formserver.groupcommit import GroupCommit
 from formserver.models import AuditEvent, Revision, Submission, User
 from tests.server_support import create_user, patrol_values
@@ -181,3 +182,11 @@ def test_concurrent_api_submissions_are_each_stored_once(app):
     assert sum(replayed for *_, replayed in answers) == 4
     with app.extensions["db_sessions"]() as session:
         assert sorted(session.scalars(select(Submission.uid))) == sorted(uids)
+
+
+def test_a_fast_insert_must_set_every_column_with_a_python_default():
+    """fastsql skips SQLAlchemy's column defaults: an INSERT leaving one out would store NULL, so it is refused
+    when built (a column added to the model later fails loudly at start, not silently per row)."""
+    with pytest.raises(ValueError, match="status"):
+        FastStatement(insert(Submission.__table__), [c for c in records.SUBMISSION_COLUMNS if c != "status"])
+    FastStatement(insert(Submission.__table__), records.SUBMISSION_COLUMNS)
