@@ -94,10 +94,13 @@ def detail(uid: str):
     submission = load(uid)
     form = version_form(submission.form_version)
     number = request.args.get("rev", type=int)
-    revision = _revision(submission, number)
     session = db.session()
     revisions = list(session.scalars(select(Revision).where(Revision.submission_id == submission.id)
                                      .order_by(Revision.number)))
+    # the page lists every revision anyway: the one shown comes from that list, not a second query
+    revision = next((r for r in revisions if r.number == number), None) if number else revisions[-1]
+    if revision is None:
+        zh_abort(404, "没有这一版")
     events = list(session.scalars(select(AuditEvent).where(AuditEvent.target == submission.uid)
                                   .order_by(AuditEvent.at)))
     current = catalogue().forms.get(form.id)
