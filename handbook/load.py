@@ -17,7 +17,9 @@ from .read_forms import read_form
 from .read_org import read_organisation, read_topics
 from .read_quiz import read_paths, read_quiz
 from .read_regulation import read_regulation
+from .read_rules import check_rules, read_handover, read_report, read_schedules, read_workflows
 from .read_tables import read_table
+from .rules import Rules
 from .yamlsrc import Node, parse_yaml
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,31 @@ def load_handbook(root: str | Path) -> tuple[Handbook, list[Problem]]:
     regulations.sort(key=lambda reg: reg.id)
     hb = Handbook(str(root), organisation, topics, regulations, tables, clauses, questions, forms, paths)
     check_and_index(hb, problems)
+    hb.rules = _read_rules(r, forms_dir / "rules", hb, problems)
     return hb, sorted(set(problems))
+
+
+def _read_rules(r: _Reader, rules_dir: Path, hb: Handbook, problems: list[Problem]) -> Rules:
+    """checklists/rules/: each file is optional; a centre without one simply has no such follow-up."""
+    rules, paths = Rules(), {}
+
+    def parsed(name: str):
+        path = rules_dir / f"{name}.yaml"
+        if not path.exists():
+            return None, False
+        paths[name] = r.rel(path)
+        return r.yaml(path)
+
+    if (node := parsed("schedules"))[1]:
+        rules.schedules = read_schedules(node[0], paths["schedules"], problems)
+    if (node := parsed("handover"))[1]:
+        rules.handover = read_handover(node[0], paths["handover"], problems)
+    if (node := parsed("workflows"))[1]:
+        rules.workflows, rules.spot_checks = read_workflows(node[0], paths["workflows"], problems)
+    if (node := parsed("reports"))[1]:
+        rules.report = read_report(node[0], paths["reports"], problems)
+    check_rules(hb, rules, paths, problems)
+    return rules
 
 
 def _add_clause(clauses: dict[str, Clause], clause: Clause, problems: list[Problem]) -> None:

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .rules import Rules
 
 # -- organisation ------------------------------------------------------------------------------
 
@@ -402,6 +406,7 @@ class Handbook:
     questions: list[Question]
     forms: list[Form]
     paths: list[LearningPath]
+    rules: Rules = field(default_factory=lambda: _empty_rules())  # checklists/rules/
     citations: dict[str, list[Citation]] = field(default_factory=dict)
 
     def regulation(self, regulation_id: str) -> Regulation:
@@ -409,3 +414,9 @@ class Handbook:
 
     def form(self, form_id: str) -> Form:
         return next(f for f in self.forms if f.id == form_id)
+
+
+def _empty_rules() -> Rules:
+    from .rules import Rules  # rules.py builds on this module's Item
+
+    return Rules()

@@ -61,6 +61,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "form-training-results": ("人员项目 “{id}”:{detail}", "training_results: true 只用于表头或栏目中的一个人员(person)项目,表示被考核的员工"),
     "number-range": ("“{id}” 的最小值 {min} 大于最大值 {max}", "调整 min/max"),
     "fine-range": ("罚款上限 {fine_max} 小于罚款 {fine}", "fine_max 应不小于 fine"),
+    "workflow-steps": ("流程 “{id}”:{detail}", "按 checklists/rules/workflows.yaml 开头的说明改写步骤"),
+    "workflow-due": ("时限写法不对:{detail}", "写成 due: {{from: accepted, hours: 24}} 或 due: {{from: open, days: 3}}"),
+    "report-figure": ("统计项 “{id}” 须写且只写 count、sum、rate 之一", "count: 表单编号;sum 或 rate: [表单编号.项目编号]"),
+    "rules-item-kind": ("项目 “{id}” 是{kind},这里只能用{allowed}", "改为引用合适类型的项目"),
     "no-files": ("目录中没有找到任何{what}", "检查路径是否正确"),
 }
 

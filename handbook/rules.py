@@ -1,0 +1,160 @@
+"""The operating rules of checklists/rules/: what the server follows up after a form is filled in.
+
+Which forms are due when (schedules.yaml), what blocks a handover and what it carries over (handover.yaml),
+the step-by-step flows of corrective actions, complaints and service tickets (workflows.yaml) and the figures
+of the monthly report (reports.yaml). Read once by `read_rules`, checked against the forms and clauses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .model import Item
+
+SCHEDULE_EVERY = {"shift": "每班", "shift_change": "每次交接班", "day": "每天", "week": "每周", "month": "每月"}
+STEP_BY = {"owner": "负责人", "any": "任何员工", "supervisor": "主管", "manager": "经理"}
+OWNERS = {"submitter": "提交人负责到底", "assigned": "主管指定负责人"}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When one form is due. `times` maps a shift id to its due times (every: shift); `time` serves the rest."""
+
+    form: str
+    every: str
+    line: int
+    times: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    time: str = ""
+    weekday: int = 0  # 0 = Monday (every: week)
+    day: int = 1  # day of the month (every: month)
+    per_area: bool = False
+    grace_minutes: int = 0
+    refs: tuple[str, ...] = ()
+    lines: dict[str, int] = field(default_factory=dict)  # key (or "times.<shift>") → line, for problems
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    """A handover item whose content the next shift inherits until someone closes it."""
+
+    item: str
+    label: str
+    line: int
+    text: str = ""  # for a table: the column holding the item's text
+    open_when: dict[str, str] = field(default_factory=dict)  # for a table: column → value meaning "still open"
+    refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Blocking:
+    item: str  # a yesno item: "yes" blocks completing the handover
+    line: int
+    refs: tuple[str, ...] = ()
+
+
+@dataclass
+class HandoverRules:
+    form: str
+    outgoing: str  # person item: who hands over
+    incoming: str  # person item: who takes over
+    blocking: list[Blocking]
+    carry_over: list[CarryOver]
+    override_by: str = "supervisor"
+    open_corrective_actions: bool = True
+    refs: tuple[str, ...] = ()
+    path: str = ""
+    line: int = 1
+
+
+@dataclass(frozen=True)
+class Due:
+    start: str  # the step the time runs from
+    hours: int
+    refs: tuple[str, ...] = ()
+
+
+@dataclass
+class Step:
+    id: str
+    name: str
+    line: int
+    by: str = "owner"
+    fields: list[str] = field(default_factory=list)  # item ids (of the form, or of the workflow's own fields)
+    required: list[str] = field(default_factory=list)
+    stamp: str = ""  # a datetime item the server fills with the time the step is done
+    person: str = ""  # a person item the server fills with who did the step
+    due: Due | None = None
+    refs: tuple[str, ...] = ()
+    lines: dict[str, int] = field(default_factory=dict)  # key → line, for problems
+
+
+@dataclass
+class Workflow:
+    id: str
+    title: str
+    owner: str
+    steps: list[Step]
+    path: str
+    line: int
+    form: str = ""  # a submission of this form opens the flow; '' for corrective actions
+    fields: list[Item] = field(default_factory=list)  # the flow's own items, when it has no form
+    refs: tuple[str, ...] = ()
+
+    def step(self, step_id: str) -> Step:
+        return next(s for s in self.steps if s.id == step_id)
+
+    def next_step(self, step_id: str) -> Step | None:
+        ids = [s.id for s in self.steps]
+        n = ids.index(step_id) + 1
+        return self.steps[n] if n < len(self.steps) else None
+
+
+@dataclass(frozen=True)
+class SpotCheck:
+    form: str
+    percent: int
+    line: int
+    refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number of the monthly report: a count, a sum or a rate over one month's submissions."""
+
+    id: str
+    label: str
+    unit: str
+    line: int
+    count: str = ""  # form id
+    sum: tuple[tuple[str, str], ...] = ()  # (form id, number item id)
+    rate: tuple[tuple[str, str], ...] = ()  # (form id, choice item id)
+    good: tuple[str, ...] = ()
+    person: str = ""  # the person item the figure is attributed by; '' = the submitter
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class MonthlyReport:
+    title: str
+    figures: list[Figure]
+    schedules: bool = True
+    penalties: str = ""  # the penalties table id fines are cited from
+    refs: tuple[str, ...] = ()
+    path: str = ""
+    line: int = 1
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Rules:
+    schedules: list[Schedule] = field(default_factory=list)
+    handover: HandoverRules | None = None
+    workflows: list[Workflow] = field(default_factory=list)
+    spot_checks: list[SpotCheck] = field(default_factory=list)
+    report: MonthlyReport | None = None
+
+    def workflow(self, workflow_id: str) -> Workflow | None:
+        return next((w for w in self.workflows if w.id == workflow_id), None)
+
+    def workflow_for_form(self, form_id: str) -> Workflow | None:
+        return next((w for w in self.workflows if w.form == form_id), None)

@@ -1,0 +1,124 @@
+"""checklists/rules/: the operating rules load from the real source, and each mistake in them is reported
+with its file, line, code and a Chinese message, like every other source file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from handbook.load import load_handbook
+from tests.server_support import ROOT
+
+RULES = "checklists/rules"
+
+
+@pytest.fixture(scope="module")
+def real():
+    hb, problems = load_handbook(ROOT)
+    assert problems == []
+    return hb
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    for folder in ("regulations", "checklists"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def test_the_real_rules_load(real):
+    rules = real.rules
+    assert {s.form: s.every for s in rules.schedules} == {
+        "patrol": "shift", "handover": "shift_change", "morning-meeting": "day", "weekly-meeting": "week",
+        "monthly-support-stats": "month"}
+    weekly = next(s for s in rules.schedules if s.form == "weekly-meeting")
+    assert (weekly.weekday, weekly.time) == (4, "16:00")  # Friday 16:00
+    assert next(s for s in rules.schedules if s.form == "monthly-support-stats").day == 4
+    assert [b.item for b in rules.handover.blocking] == [
+        "event_unresolved", "equipment_switching", "preparation_incomplete", "taker_unfit"]
+    complaint = rules.workflow_for_form("complaint")
+    assert [s.name for s in complaint.steps] == ["受理", "处理", "回复", "回访", "归档"]
+    assert complaint.step("replied").due.hours == 24 and complaint.step("replied").due.start == "accepted"
+    assert rules.workflow("corrective").step("done").due.hours == 72
+    assert [s.id for s in rules.workflow("corrective").steps] == ["open", "in_progress", "done", "verified"]
+    assert rules.spot_checks[0].percent == 20
+    assert [f.id for f in rules.report.figures] == ["visits", "tickets", "costs", "complaints", "satisfaction"]
+
+
+def edit(project: Path, name: str, old: str, new: str) -> int:
+    """Replace `old` once in checklists/rules/<name>.yaml; the line the change is on."""
+    path = project / RULES / f"{name}.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return text[:text.index(old)].count("\n") + 1
+
+
+CASES = [
+    # (file, old, new, code, text in the message)
+    ("schedules", "form: weekly-meeting", "form: weekly-meting", "dangling-ref", "weekly-meeting"),
+    ("schedules", 'night: ["02:00"]', 'night: ["25:00"]', "bad-time", "25:00"),
+    ("schedules", 'night: ["02:00"]', 'nite: ["02:00"]', "dangling-ref", "班次"),
+    ("schedules", "weekday: 周五", "weekday: 星期五", "bad-choice", "星期五"),
+    ("schedules", "    day: 4\n", "    day: 31\n", "int-range", "31"),
+    ("schedules", "grace_minutes: 120", "grace_minutes: soon", "bad-int", "soon"),
+    ("handover", "{item: taker_unfit, ref: KF-11.14}", "{item: major_issues, ref: KF-11.14}", "rules-item-kind",
+     "major_issues"),
+    ("handover", "text: item_name", "text: item", "dangling-ref", "item_name"),
+    ("handover", "{status: 未处理}", "{state: 未处理}", "dangling-ref", "status"),
+    ("workflows", "due: {from: accepted, hours: 24, ref: KF-14.30}", "due: {from: acepted, hours: 24}",
+     "dangling-ref", "accepted"),
+    ("workflows", "due: {from: accepted, hours: 24, ref: KF-14.30}", "due: {from: accepted, hours: 24, days: 1}",
+     "workflow-due", "hours"),
+    ("workflows", "required: [handling_opinion]", "required: [reply_content]", "workflow-steps", "reply_content"),
+    ("workflows", "fields: [reply_content]", "fields: [reply_contents]", "dangling-ref", "reply_content"),
+    ("workflows", "stamp: reply_time", "stamp: reply_content", "rules-item-kind", "reply_content"),
+    ("workflows", "by: supervisor, fields: [leader_instruction]", "by: boss, fields: [leader_instruction]",
+     "bad-choice", "boss"),
+    ("workflows", "percent: 20", "percent: 120", "int-range", "120"),
+    ("workflows", "ref: KF-13.23", "ref: KF-13.99", "dangling-ref", "KF-13.99"),
+    ("reports", "count: complaint, person: receiver", "count: complaint, person: complainant", "rules-item-kind",
+     "complainant"),
+    ("reports", "good: [非常满意, 满意]", "good: [非常满意, 很满意]", "bad-choice", "很满意"),
+    ("reports", "unit: 件, count: complaint", "unit: 件, count: complaint, sum: [complaint.x]", "report-figure",
+     "complaints"),
+    ("reports", "penalties: penalties", "penalties: meetings", "dangling-ref", "meetings"),
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new", "code", "contains"), CASES,
+                         ids=[f"{c[0]}-{c[3]}-{n}" for n, c in enumerate(CASES)])
+def test_a_mistake_is_reported_on_its_line(project: Path, name: str, old: str, new: str, code: str,
+                                           contains: str) -> None:
+    line = edit(project, name, old, new)
+    _, problems = load_handbook(project)
+    matching = [p for p in problems if p.code == code and p.path == f"{RULES}/{name}.yaml"]
+    assert matching, [str(p) for p in problems]
+    problem = matching[0]
+    assert problem.line == line or abs(problem.line - line) <= 2, str(problem)  # a flow mapping: its own line
+    assert contains in str(problem)
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in problem.message + problem.fix)
+
+
+def test_a_rules_file_that_is_not_yaml_names_file_and_line(project: Path) -> None:
+    (project / RULES / "workflows.yaml").write_text("workflows:\n  - id: x\n   title: y\n", encoding="utf-8")
+    _, problems = load_handbook(project)
+    assert [(p.path, p.code) for p in problems] == [(f"{RULES}/workflows.yaml", "yaml-syntax")]
+
+
+def test_rules_files_are_optional(project: Path) -> None:
+    shutil.rmtree(project / RULES)
+    hb, problems = load_handbook(project)
+    assert problems == [] and hb.rules.schedules == [] and hb.rules.workflows == []
+
+
+def test_a_new_schedule_is_data_only(project: Path) -> None:
+    """A centre adds a daily visitor-register check by editing the file: no Python involved."""
+    path = project / RULES / "schedules.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + (
+        '  - form: visitor-register\n    every: day\n    time: "20:00"\n    ref: [KF-09.1]\n'), encoding="utf-8")
+    hb, problems = load_handbook(project)
+    assert problems == []
+    assert hb.rules.schedules[-1].form == "visitor-register"
