@@ -158,7 +158,8 @@ def create():
     if not isinstance(values, dict):
         return values  # the 422 with the errors by field
     user = _user()
-    new = records.prepare(user, form, cat.version_ids[form.id], uid, values, cat.now().date(), via="api")
+    new = records.prepare(user, form, cat.version_ids[form.id], uid, values, cat.now().date(), via="api",
+                          rules=cat.handbook.rules)
     try:
         stored = db.write_batched(records.store_many, new)  # returns after COMMIT
     except records.Conflict as conflict:

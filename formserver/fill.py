@@ -152,7 +152,7 @@ def submit(form_id: str):
     try:
         with db.write_connection() as w:
             stored = records.create(w, current_user.user, form, catalogue().version_ids[form.id], uid, values,
-                                    catalogue().now().date())
+                                    catalogue().now().date(), rules=catalogue().handbook.rules)
     except records.Conflict as conflict:
         # The stored submission has the same uid; its row is detached (rolled back) by now, so not read here.
         link = url_for("review.detail", uid=uid) if conflict.submission else ""

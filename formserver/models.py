@@ -128,6 +128,8 @@ class Submission(Base):
     revision_count: Mapped[int] = mapped_column(Integer, default=1)
     content_digest: Mapped[str] = mapped_column(String(64))  # of the first revision: idempotency check
     faults: Mapped[int] = mapped_column(Integer, default=0)  # check items marked 异常
+    shift: Mapped[str] = mapped_column(String(32), default="")  # the header's shift/area, as written, for the
+    area: Mapped[str] = mapped_column(String(64), default="")  # today board (also in the values)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -141,6 +143,7 @@ class Submission(Base):
         Index("ix_submissions_user_created", "user_id", "created_at"),
         Index("ix_submissions_team_created", "team", "created_at"),
         Index("ix_submissions_record_date", "record_date"),  # date filters: 0.1 s → 15 ms at a million rows
+        Index("ix_submissions_form_record_date", "form_id", "record_date"),  # the today board, the monthly report
     )
 
 
@@ -273,3 +276,121 @@ class QuizAttempt(Base):
     passed: Mapped[bool | None] = mapped_column(Boolean)
     user: Mapped[User] = relationship(lazy="joined")
     __table_args__ = (Index("ix_quiz_attempts_user_regulation", "user_id", "regulation_id"),)
+
+
+# -- daily operations ---------------------------------------------------------------------------------
+
+
+class Case(Base):
+    """Something followed up step by step until it is closed: a corrective action raised by a failed check
+    item, a complaint or a service ticket (a flow of checklists/rules/workflows.yaml), or an item a handover
+    carried to the next shift (workflow_id "handover"). Its history is its `steps`."""
+
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow_id: Mapped[str] = mapped_column(String(64))
+    submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))
+    form_id: Mapped[str] = mapped_column(String(64), default="")  # the form it came from
+    item_id: Mapped[str] = mapped_column(String(100), default="")  # the item it came from ('' = the whole form)
+    refs: Mapped[list[Any]] = mapped_column(JSON, default=list)  # clauses the item cites
+    title: Mapped[str] = mapped_column(String(200))  # what
+    area: Mapped[str] = mapped_column(String(64), default="")  # where
+    photos: Mapped[list[Any]] = mapped_column(JSON, default=list)  # photo uids
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the flow's own fields, when it has no form
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    team: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # the deadline of the next step, if it has one
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    owner: Mapped[User | None] = relationship(lazy="joined")
+    submission: Mapped[Submission | None] = relationship(lazy="select")
+    steps: Mapped[list[CaseStep]] = relationship(back_populates="case", order_by="CaseStep.id", lazy="select",
+                                                 cascade="all, delete-orphan")
+    __table_args__ = (
+        UniqueConstraint("workflow_id", "submission_id", "item_id"),  # a retried submit opens nothing twice
+        Index("ix_cases_workflow_closed", "workflow_id", "closed_at"),
+        Index("ix_cases_submission", "submission_id"),
+    )
+
+
+class CaseStep(Base):
+    """One step of a case: who did what when (server clock), with the fields recorded at that step."""
+
+    __tablename__ = "case_steps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    case: Mapped[Case] = relationship(back_populates="steps")
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Handover(Base):
+    """A handover between two shifts: blocked while a no-handover condition holds (unless overridden by a
+    supervisor with a written reason), then completed when the incoming person confirms. Both times are the
+    server's clock."""
+
+    __tablename__ = "handovers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), unique=True)
+    shift: Mapped[str] = mapped_column(String(32), default="")
+    area: Mapped[str] = mapped_column(String(64), default="")
+    team: Mapped[str] = mapped_column(String(64), default="")
+    outgoing_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    incoming_name: Mapped[str] = mapped_column(String(64), default="")
+    incoming_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    state: Mapped[str] = mapped_column(String(16))  # blocked | awaiting | completed
+    blockers: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the blocking items answered 是
+    handed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    taken_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    override_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    override_reason: Mapped[str] = mapped_column(Text, default="")
+    override_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    submission: Mapped[Submission] = relationship(lazy="joined")
+    outgoing: Mapped[User] = relationship(foreign_keys=[outgoing_id], lazy="joined")
+    incoming: Mapped[User | None] = relationship(foreign_keys=[incoming_id], lazy="joined")
+    override_by: Mapped[User | None] = relationship(foreign_keys=[override_by_id], lazy="joined")
+    __table_args__ = (Index("ix_handovers_state", "state"),)
+
+
+class SpotCheck(Base):
+    """One record drawn for the day's quality spot check, and the supervisor's verdict once checked."""
+
+    __tablename__ = "spot_checks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    form_id: Mapped[str] = mapped_column(String(64))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    checked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    result: Mapped[str] = mapped_column(String(16), default="")  # '' (not yet) | pass | fail
+    note: Mapped[str] = mapped_column(Text, default="")
+    submission: Mapped[Submission] = relationship(lazy="joined")
+    checked_by: Mapped[User | None] = relationship(lazy="joined")
+    __table_args__ = (UniqueConstraint("day", "submission_id"), Index("ix_spot_checks_day", "day"))
+
+
+class PenaltyRecord(Base):
+    """A penalty or fine recorded against a person, citing the row of the penalty schedule it applies."""
+
+    __tablename__ = "penalty_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    clause_id: Mapped[str] = mapped_column(String(16))  # a row of the penalties table, e.g. KF-21.31
+    sanction: Mapped[str] = mapped_column(String(32), default="")
+    fine: Mapped[int | None] = mapped_column(Integer)  # yuan
+    on_date: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_reason: Mapped[str] = mapped_column(Text, default="")
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id], lazy="joined")
+    __table_args__ = (Index("ix_penalty_records_user_date", "user_id", "on_date"),
+                      Index("ix_penalty_records_date", "on_date"))

@@ -13,8 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from handbook.model import Form, Item
+from handbook.rules import Rules
 
-from . import audit
+from . import audit, followup
 from .fastsql import FastStatement
 from .formdefs import digest
 from .models import Draft, Photo, Revision, Submission, User, utcnow
@@ -132,6 +133,7 @@ class NewSubmission:
     submission: dict[str, Any]  # its columns but the times
     revision: dict[str, Any]  # its first revision's columns but submission id and time
     event: dict[str, Any]  # its audit event's columns but the time
+    followup: followup.Plan | None = None  # the cases and handover it opens
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ class Stored:
 
 SUBMISSIONS, REVISIONS, DRAFTS = Submission.__table__, Revision.__table__, Draft.__table__
 SUBMISSION_COLUMNS = ("uid", "form_id", "form_version_id", "user_id", "team", "record_date", "summary", "status",
-                      "revision_count", "content_digest", "faults", "created_at", "updated_at")
+                      "revision_count", "content_digest", "faults", "shift", "area", "created_at", "updated_at")
 _INSERT_REVISIONS = FastStatement(insert(REVISIONS), ("submission_id", "number", "values", "digest", "author_id",
                                                       "reason", "created_at"))
 _DELETE_DRAFT = FastStatement(delete(DRAFTS).where(DRAFTS.c.uid == bindparam("uid")))
@@ -165,17 +167,24 @@ def _insert_submission(dialect: str) -> FastStatement:
                          .returning(SUBMISSIONS.c.id), SUBMISSION_COLUMNS)
 
 
+def _header_text(values: dict[str, Any], key: str, limit: int) -> str:
+    value = values.get(key)
+    return value[:limit] if isinstance(value, str) else ""
+
+
 def prepare(user: Any, form: Form, version_id: int, uid: str, values: dict[str, Any], today: dt.date,
-            via: str = "web") -> NewSubmission:
+            via: str = "web", rules: Rules | None = None) -> NewSubmission:
     content = content_digest(form.id, values)
+    planned = followup.plan(rules, form, values, user) if rules is not None else None
     return NewSubmission(
         uid=uid, user_id=user.id, photos=photo_ids(form, values),
         submission={"uid": uid, "form_id": form.id, "form_version_id": version_id, "user_id": user.id,
                     "team": user.team, "record_date": record_date(form, values, today),
                     "summary": summary(form, values), "status": "submitted", "revision_count": 1,
-                    "content_digest": content, "faults": count_faults(form, values)},
+                    "content_digest": content, "faults": count_faults(form, values),
+                    "shift": _header_text(values, "shift", 32), "area": _header_text(values, "area", 64)},
         revision={"number": 1, "values": values, "digest": content, "author_id": user.id, "reason": ""},
-        event=audit.event(user, "submit", uid, form=form.id, via=via))
+        event=audit.event(user, "submit", uid, form=form.id, via=via), followup=planned or None)
 
 
 def store(db: Connection, new: NewSubmission) -> Stored:
@@ -244,13 +253,16 @@ def _write_rows(db: Connection, inserted: list[NewSubmission], ids: dict[str, in
         if new.photos:
             db.execute(update(Photo).where(Photo.uid.in_(new.photos)).values(submission_uid=new.uid))
     _DELETE_DRAFT.executemany(db, [{"uid": new.uid} for new in inserted])
+    for new in inserted:
+        if new.followup:
+            followup.open_cases(db, ids[new.uid], new.followup, now)
     audit.insert_events(db, [new.event for new in inserted], now)
 
 
 def create(db: Connection, user: User, form: Form, version_id: int, uid: str, values: dict[str, Any],
-           today: dt.date, via: str = "web") -> Stored:
+           today: dt.date, via: str = "web", rules: Rules | None = None) -> Stored:
     """`prepare` and `store` in one go, in the caller's write transaction (the web form)."""
-    return store(db, prepare(user, form, version_id, uid, values, today, via))
+    return store(db, prepare(user, form, version_id, uid, values, today, via, rules))
 
 
 def correct(db: Session, user: User, submission: Submission, form: Form, base: int, values: dict[str, Any],
