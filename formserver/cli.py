@@ -2,6 +2,7 @@
 
     create-user NAME --role staff|supervisor|manager|admin [--display-name 张三] [--team desk]
     create-token NAME [--label …]        prints a new API token (shown once)
+    list-tokens NAME / revoke-token ID    a user's tokens (id, label, created, revoked); revoke one
     reset-password NAME                   new password; the user's sessions end
     disable-user NAME / enable-user NAME  a disabled user's sessions and tokens stop working at once
     assign-path NAME PATH_ID [--due DATE] put a user on a learning path (regulations/paths.yaml)
@@ -84,6 +85,37 @@ def create_token(username: str, label: str) -> None:
         db.add(ApiToken(token_hash=digest, user_id=user.id, label=label))
         audit.record(db, user, "token-created", username, label=label)
     click.echo(token)
+
+
+@click.command("list-tokens")
+@with_appcontext
+@click.argument("username")
+def list_tokens(username: str) -> None:
+    """List USERNAME's API tokens: id, label, created, revoked (tokens themselves are never stored)."""
+    with _sessions()() as db:
+        user = _user(db, username)
+        tokens = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).all()
+    if not tokens:
+        click.echo(f"{username} 没有 API 令牌")
+    for token in tokens:
+        state = f"已吊销 {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "有效"
+        click.echo(f"{token.id}\t{token.label or '-'}\t创建于 {token.created_at:%Y-%m-%d %H:%M}\t{state}")
+
+
+@click.command("revoke-token")
+@with_appcontext
+@click.argument("token_id", type=int)
+def revoke_token(token_id: int) -> None:
+    """Revoke one API token by its id (see list-tokens); it stops working at once."""
+    with _sessions().begin() as db:
+        token = db.get(ApiToken, token_id)
+        if token is None:
+            raise click.ClickException(f"没有编号为 {token_id} 的令牌")
+        if token.revoked_at is not None:
+            raise click.ClickException(f"令牌 {token_id} 已于 {token.revoked_at:%Y-%m-%d %H:%M} 吊销")
+        token.revoked_at = utcnow()
+        audit.record(db, token.user, "token-revoked", token.user.username, token=token_id, label=token.label)
+    click.echo(f"已吊销令牌 {token_id}")
 
 
 @click.command("reset-password")
@@ -208,7 +240,7 @@ def status() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (status, create_user, create_token, reset_password, disable_user, enable_user, assign_path,
+    for command in (status, create_user, create_token, list_tokens, revoke_token, reset_password, disable_user, enable_user, assign_path,
                     backup_command, restore_command, db_upgrade):
         app.cli.add_command(command)
 
