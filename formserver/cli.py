@@ -240,7 +240,7 @@ def status() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (status, create_user, create_token, list_tokens, revoke_token, reset_password, disable_user, enable_user, assign_path,
-                    backup_command, restore_command, db_upgrade):
+    for command in (status, create_user, create_token, list_tokens, revoke_token, reset_password, disable_user,
+                    enable_user, assign_path, backup_command, restore_command, db_upgrade):
         app.cli.add_command(command)
 
