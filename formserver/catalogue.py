@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask import current_app
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from handbook.load import require_handbook
@@ -17,6 +18,7 @@ from handbook.model import Form, Handbook, Shift
 
 from . import regversions
 from .formdefs import definition_digest, register_versions
+from .models import FormVersion
 
 
 @dataclass
@@ -27,15 +29,29 @@ class Catalogue:
     digests: dict[str, str]
     timezone: zoneinfo.ZoneInfo = field(default_factory=lambda: zoneinfo.ZoneInfo("Asia/Shanghai"))
     regulation_versions: dict[str, regversions.CurrentVersion] = field(default_factory=dict)
+    # When the schedules start counting (local): a form due before it was not missed, the centre did not use
+    # the server yet.
+    schedules_from: dt.datetime = dt.datetime.min
 
     @classmethod
-    def load(cls, root: str | Path, sessions: sessionmaker[Session], timezone: str = "Asia/Shanghai") -> Catalogue:
+    def load(cls, root: str | Path, sessions: sessionmaker[Session], timezone: str = "Asia/Shanghai",
+             schedules_from: str = "") -> Catalogue:
         hb = require_handbook(root)
+        zone = zoneinfo.ZoneInfo(timezone)
         with sessions() as db:
             version_ids = register_versions(db, hb.forms)
             regulation_versions = regversions.register_versions(db, hb)
+            first_use = db.scalar(select(func.min(FormVersion.created_at)))
+        if schedules_from:
+            try:
+                since = dt.datetime.combine(dt.date.fromisoformat(schedules_from), dt.time())
+            except ValueError:
+                raise ValueError(f"SCHEDULES_FROM “{schedules_from}” 不是有效日期:请写成 YYYY-MM-DD") from None
+        else:  # when the server first registered its forms, in the centre's time
+            since = (first_use.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None) if first_use
+                     else dt.datetime.min)
         return cls(hb, {f.id: f for f in hb.forms}, version_ids,
-                   {f.id: definition_digest(f) for f in hb.forms}, zoneinfo.ZoneInfo(timezone), regulation_versions)
+                   {f.id: definition_digest(f) for f in hb.forms}, zone, regulation_versions, since)
 
     def now(self) -> dt.datetime:
         """Local wall-clock time of the centre (naive)."""

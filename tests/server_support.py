@@ -50,7 +50,7 @@ def drop_postgres_database(url: str) -> None:
 def make_app(database_url: str, instance: Path, **config: Any) -> Flask:
     return create_app({"DATABASE_URL": database_url, "SECRET_KEY": "test-secret", "TESTING": True,
                        "HANDBOOK_ROOT": str(ROOT), "HANDBOOK_SITE": str(instance / "site"),
-                       "LOGIN_LIMIT_PER_ADDRESS": 1000, **config})
+                       "LOGIN_LIMIT_PER_ADDRESS": 1000, "SCHEDULES_FROM": "2000-01-01", **config})
 
 
 def empty_tables(app: Flask) -> None:
