@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 
 from handbook.model import Form
 
-from . import db, records
+from . import db, handover, records
 from .access import requires
 from .catalogue import catalogue
 from .errors import zh_abort
@@ -111,7 +111,8 @@ def build(form: Form, formdata: MultiDict | None, blank_rows: int = BLANK_ROWS) 
 def render_fill(form: Form, wtform: RecordForm, *, status: int = 200, error: str = "", saved_at=None,
                 conflict_link: str = ""):
     return render_template("fill.html", form=form, wtform=wtform, error=error, saved_at=saved_at,
-                           uid=wtform.submission_id.data, conflict_link=conflict_link), status
+                           uid=wtform.submission_id.data, conflict_link=conflict_link,
+                           **handover.fill_context(form)), status
 
 
 @bp.get("/forms/<form_id>")

@@ -48,7 +48,7 @@ def plan(rules: Rules, form: Form, values: dict[str, Any], user: Any) -> Plan:
                                   user.id if flow.owner == "submitter" else None, user, {}))
     if rules.handover is not None and rules.handover.form == form.id:
         result.handover = _handover(rules.handover, values, user)
-        result.cases.extend(_carried(rules.handover, form, values, user, area or ""))
+        result.cases.extend(carried_cases(rules.handover, form, values, user, area or ""))
     return result
 
 
@@ -125,7 +125,8 @@ def carried_texts(rule: CarryOver, values: dict[str, Any]) -> list[tuple[str, st
     return out
 
 
-def _carried(rules: HandoverRules, form: Form, values: dict[str, Any], user: Any, area: str) -> list[dict[str, Any]]:
+def carried_cases(rules: HandoverRules, form: Form, values: dict[str, Any], user: Any,
+                  area: str) -> list[dict[str, Any]]:
     """Carried items are cases of their own small flow (open → closed), not one of workflows.yaml."""
     return [_carry_case(form.id, path, list(rule.refs), f"{rule.label}:{text}", area, user)
             for rule in rules.carry_over for path, text in carried_texts(rule, values)]

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 from handbook.model import Form
 from handbook.pdf import form_html, render_pdf
 
-from . import audit, db, exports, records
+from . import audit, db, exports, handover, records
 from .access import requires
 from .catalogue import catalogue
 from .errors import zh_abort
@@ -166,7 +166,8 @@ def correct(uid: str):
     try:
         with db.write() as w:
             fresh = w.get(Submission, submission.id)
-            records.correct(w, current_user.user, fresh, form, base, values_of(wtform, form), reason)
+            revision = records.correct(w, current_user.user, fresh, form, base, values_of(wtform, form), reason)
+            handover.recompute(w, current_user.user, fresh, form, revision.values)
     except records.Conflict as conflict:
         return render_template("correct.html", form=form, wtform=wtform, submission=submission, base=base,
                                reason=reason, error=conflict.message), 409
