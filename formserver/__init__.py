@@ -11,7 +11,25 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import access, api, auth, cli, config, db, errors, fill, handbook_site, photos, review, security, training
+from . import (
+    access,
+    api,
+    auth,
+    board,
+    cases,
+    cli,
+    config,
+    db,
+    errors,
+    fill,
+    handbook_site,
+    handover,
+    photos,
+    reports,
+    review,
+    security,
+    training,
+)
 from .catalogue import Catalogue
 from .migrate import upgrade
 
@@ -26,7 +44,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     if app.config["AUTO_MIGRATE"]:
         upgrade(app.extensions["db_engine"])
-    catalogue = Catalogue.load(app.config["HANDBOOK_ROOT"], app.extensions["db_sessions"], app.config["TIMEZONE"])
+    catalogue = Catalogue.load(app.config["HANDBOOK_ROOT"], app.extensions["db_sessions"], app.config["TIMEZONE"],
+                               app.config["SCHEDULES_FROM"])
     app.extensions["catalogue"] = catalogue
     # No connection may outlive start-up: gunicorn may fork after this, and children must not share one.
     app.extensions["db_engine"].dispose()
@@ -35,7 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     access.init_app(app)
     errors.init_app(app)
-    for module in (fill, photos, review, api, handbook_site):
+    for module in (fill, photos, review, api, handbook_site, board, handover, cases, reports):
         app.register_blueprint(module.bp)
     training.init_app(app)
     cli.init_app(app)

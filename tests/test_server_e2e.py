@@ -286,7 +286,7 @@ def test_patrol_on_a_phone_offline_and_reviewed(server, phones):
     # The supervisor of the same team, on another phone: the list, the record, its PDF, the exports.
     _, boss, _ = phones()
     log_in(boss, server, "li")
-    boss.locator(".topbar a", has_text="记录").tap()
+    boss.locator(".topbar nav > a", has_text="记录").tap()
     boss.wait_for_url("**/records")
     row = boss.locator("table.records tr", has_text="巡查检查表")
     expect(row).to_have_count(1)

@@ -72,11 +72,29 @@ def assert_no_raw_markup(html: str, where: str) -> None:
 # -- CSRF -------------------------------------------------------------------------------------------
 
 
+def operations_ids(app: Flask) -> dict[str, str]:
+    """Ids of a case, a handover and a penalty that exist, so each of their POST views is reached."""
+    import datetime as dt
+
+    from formserver.models import Case, Handover, PenaltyRecord, Submission
+
+    with app.extensions["db_sessions"].begin() as db:
+        case = db.scalar(select(Case.id))
+        submission = db.scalar(select(Submission))
+        handover = Handover(submission_id=submission.id, outgoing_id=submission.user_id, state="blocked")
+        penalty = PenaltyRecord(user_id=submission.user_id, clause_id="KF-21.20", on_date=dt.date(2026, 11, 2),
+                                reason="测试")
+        db.add_all([handover, penalty])
+        db.flush()
+        return {"case_id": str(case), "handover_id": str(handover.id), "penalty_id": str(penalty.id)}
+
+
 def test_every_post_without_a_csrf_token_is_refused(app):
     client = signed_in(app, "zhang")
-    uid = submit_patrol(app, client)
+    uid = submit_patrol(app, client, cctv="fault", cctv_note="黑屏")  # which opens a corrective action
     checked = 0
-    args = {"form_id": "patrol", "uid": uid, "path_id": "new-staff", "regulation_id": "KF-01", "username": "zhang"}
+    args = {"form_id": "patrol", "uid": uid, "path_id": "new-staff", "regulation_id": "KF-01", "username": "zhang",
+            **operations_ids(app)}
     for rule in app.url_map.iter_rules():
         for method in rule.methods - {"GET", "HEAD", "OPTIONS"}:
             if rule.rule.startswith("/api/"):
