@@ -138,7 +138,8 @@ def stored(db_path: Path) -> tuple[set[str], int]:
 
 
 def bench_writes(args: argparse.Namespace, tmp: Path) -> dict[str, dict[str, Any]]:
-    gunicorn = {"workers": args.workers, "worker_class": args.worker_class, "threads": args.gthreads}
+    gunicorn = {"workers": args.workers, "worker_class": args.worker_class, "threads": args.gthreads,
+                "reuse_port": args.reuse_port}
     results = {}
     # ours: a fresh database, a staff user and a token made with the admin CLI
     ours_db = tmp / "ours.sqlite3"
@@ -415,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="gthread", choices=("gthread", "sync"))
     parser.add_argument("--gthreads", type=int, default=4, help="threads per gthread worker")
+    parser.add_argument("--reuse-port", action="store_true", help="gunicorn --reuse-port (both apps)")
     parser.add_argument("--rows", type=int, default=1_000_000, help="submissions in the read benchmark")
     parser.add_argument("--list-requests", type=int, default=50)
     parser.add_argument("--skip-reads", action="store_true")
@@ -424,7 +426,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("wrk is not installed (Debian package wrk)")
 
     settings = (f"gunicorn -w {args.workers} -k {args.worker_class}"
-                + (f" --threads {args.gthreads}" if args.worker_class == "gthread" else ""))
+                + (f" --threads {args.gthreads}" if args.worker_class == "gthread" else "")
+                + (" --reuse-port" if args.reuse_port else ""))
     with tempfile.TemporaryDirectory(prefix="bench-server-") as folder:
         tmp = Path(folder)
         if not args.skip_writes:

@@ -53,14 +53,15 @@ class Gunicorn:
     """`gunicorn -w N 'formserver:create_app()'` (or another app), started and waited for."""
 
     def __init__(self, database_url: str, workers: int = 2, worker_class: str = "sync", threads: int = 1,
-                 app: str = "formserver:create_app()", log: Path | None = None, env: dict[str, str] | None = None):
+                 app: str = "formserver:create_app()", log: Path | None = None, env: dict[str, str] | None = None,
+                 reuse_port: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.boot_seconds = 0.0
         command = [str(BIN / "gunicorn"), "-w", str(workers), "-k", worker_class, "--threads", str(threads),
                    "-b", f"127.0.0.1:{self.port}", "--no-control-socket", "--timeout", "60",
-                   "--graceful-timeout", "5", app]
+                   "--graceful-timeout", "5", *(["--reuse-port"] if reuse_port else []), app]
         out = log.open("ab") if log else subprocess.DEVNULL
         self.process = subprocess.Popen(command, cwd=ROOT, env={**server_env(database_url), **(env or {})},
                                         stdout=out, stderr=subprocess.STDOUT)
