@@ -401,3 +401,10 @@ def test_list_pages_newest_first_without_gaps_or_repeats(app, staff, monkeypatch
         pages += 1
     assert pages == 3
     assert seen == made[::-1]
+
+
+def test_an_upload_over_the_request_limit_gets_the_chinese_message_the_page_shows(app, staff, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 4096)
+    response = upload(staff, image("PNG", (400, 400)) + b"\0" * 8192, "big.png", "image/png")
+    assert response.status_code == 413
+    assert response.get_json() == {"error": "上传的内容超过了大小限制,请压缩照片后重试。"}
