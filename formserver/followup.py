@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.orm import Session
 
 from handbook.model import Form, Item
 from handbook.rules import CarryOver, HandoverRules, Rules, Workflow
 
-from .models import Case, CaseStep, Handover
+from .models import Case, CaseStep, Handover, utcnow
 
 CORRECTIVE = "corrective"
 HANDOVER = "handover"  # the workflow id of items a handover carries over (open → closed)
@@ -167,3 +168,22 @@ def _hand_on(db: Connection, handover_id: int, handover: dict[str, Any], now: dt
                                     "at": now, "note": "", "values": {"handover_id": handover_id}}
                                    for case_id in still_open])
         db.execute(update(CASES).where(CASES.c.id.in_(still_open)).values(updated_at=now))
+
+
+def open_new_faults(db: Session, rules: Rules, form: Form, submission: Any, values: dict[str, Any],
+                    user: Any) -> int:
+    """After a correction (same transaction): a check item now marked 异常 that has no corrective action on this
+    record yet gets one, as if it had been submitted so; how many were opened. Clearing a fault closes nothing:
+    an action is closed by verifying it."""
+    corrective = rules.workflow(CORRECTIVE)
+    if corrective is None:
+        return 0
+    known = set(db.scalars(select(Case.item_id).where(Case.workflow_id == CORRECTIVE,
+                                                      Case.submission_id == submission.id)))
+    area = values.get("area") if isinstance(values.get("area"), str) else ""
+    planned = Plan([c for c in _corrective(corrective, form, values, user, area or "") if c["item_id"] not in known])
+    for case in planned.cases:
+        case["team"] = submission.team  # the record's team, whoever corrects it
+    if planned:
+        open_cases(db.connection(), submission.id, planned, utcnow())
+    return len(planned.cases)

@@ -276,7 +276,8 @@ def correct(db: Session, user: User, submission: Submission, form: Form, base: i
     # The guarded update is the lock: a concurrent correction of the same base updates nothing.
     done = db.execute(update(Submission).where(Submission.id == submission.id, Submission.revision_count == base)
                       .values(revision_count=number, updated_at=utcnow(), summary=summary(form, values),
-                              faults=count_faults(form, values))).rowcount
+                              faults=count_faults(form, values), shift=_header_text(values, "shift", 32),
+                              area=_header_text(values, "area", 64))).rowcount
     if done != 1:
         raise Conflict("记录刚被别人更正过,请刷新后重新更正。", submission)
     revision = Revision(submission_id=submission.id, number=number, values=values,

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 from handbook.model import Form
 from handbook.pdf import form_html, render_pdf
 
-from . import audit, db, exports, handover, records
+from . import audit, db, exports, followup, handover, records
 from .access import requires
 from .catalogue import catalogue
 from .errors import zh_abort
@@ -168,6 +168,7 @@ def correct(uid: str):
             fresh = w.get(Submission, submission.id)
             revision = records.correct(w, current_user.user, fresh, form, base, values_of(wtform, form), reason)
             handover.recompute(w, current_user.user, fresh, form, revision.values)
+            followup.open_new_faults(w, catalogue().handbook.rules, form, fresh, revision.values, current_user.user)
     except records.Conflict as conflict:
         return render_template("correct.html", form=form, wtform=wtform, submission=submission, base=base,
                                reason=reason, error=conflict.message), 409

@@ -114,3 +114,16 @@ def test_a_handover_without_blockers_awaits_the_incoming_person(app):
     (handover,) = rows(app, Handover)
     assert (handover.state, handover.blockers) == ("awaiting", [])
     assert rows(app, Case) == []  # nothing to carry over
+
+
+def test_a_correction_moves_the_record_on_the_board(app):
+    """The shift and area the board counts a record under follow its corrections."""
+    from tests.test_server_records import correction
+
+    client = staff(app)
+    _, csrf, uid = new_form(client, "patrol")
+    assert client.post("/forms/patrol", data=form_post(patrol_values(app), csrf, uid)).status_code == 303
+    areas = next(i for i in app.extensions["catalogue"].forms["patrol"].header if i.id == "area").options
+    assert correction(client, uid, {"area": areas[1], "shift": "中班"}, reason="选错了区域").status_code == 303
+    (submission,) = rows(app, Submission)
+    assert (submission.shift, submission.area) == ("中班", areas[1])

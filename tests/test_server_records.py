@@ -11,11 +11,11 @@ import shutil
 import pytest
 from argon2 import PasswordHasher
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from formserver import passwords
-from formserver.models import AuditEvent, FormVersion, Photo, Revision, Submission
+from formserver.models import AuditEvent, Case, FormVersion, Photo, Revision, Submission
 from tests.server_support import ROOT, create_user, csrf_of, form_post, login, make_app, new_form, patrol_values
 from tests.server_values import count, filled, page_state, submit, submitted
 
@@ -215,7 +215,13 @@ def test_correction_makes_a_new_revision_and_keeps_the_old(app, staff):
     with app.extensions["db_sessions"]() as session:
         submission = session.scalar(select(Submission).where(Submission.uid == uid))
         assert (submission.revision_count, submission.faults) == (2, 1)
+        # The fault found on correction opens its corrective action, once.
+        assert session.scalars(select(Case.item_id).where(Case.submission_id == submission.id)).all() == ["windows"]
     assert [e.detail["reason"] for e in events(app, "correct", uid)] == ["补记处理结果"]
+    correction(staff, uid, {"findings": "东门积水,已清理", "windows": "fault", "windows_note": "二楼窗户破裂"},
+               reason="补记", base=2)
+    with app.extensions["db_sessions"]() as session:
+        assert session.scalar(select(func.count()).select_from(Case)) == 1
 
 
 def test_correction_needs_a_reason_and_keeps_the_typing(app, staff):
