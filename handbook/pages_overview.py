@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .kinds import ITEM_KINDS
 from .model import Form, Handbook, Item
+from .pages_operations import form_operations
 from .pages_regulation import render_table
 from .render import TextRenderer, cell, clause_link, form_page, link, regulation_page
 from .site_downloads import html_path, pdf_path
@@ -149,6 +150,7 @@ def form_page_markdown(hb: Handbook, form: Form, downloads: bool = False) -> str
         out += [f"## {title}", "", "| 项目 | 类型 | 必填 | 依据条款 |", "| --- | --- | --- | --- |"]
         out += [_item_row(hb, page, item) for item in items]
         out.append("")
+    out += form_operations(hb, form)
     return "\n".join(out)
 
 

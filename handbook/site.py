@@ -6,6 +6,7 @@ deterministic: the same source gives byte-identical pages.
 
 from __future__ import annotations
 
+from . import pages_operations as operations
 from . import pages_overview as overview
 from .model import Handbook
 from .pages_regulation import render_regulation
@@ -22,6 +23,7 @@ def build_pages(hb: Handbook, downloads: bool = False) -> dict[str, str]:
         "roles/index.md": overview.roles_index(hb),
         "forms/index.md": overview.forms_index(hb),
         "forms/coverage.md": overview.coverage(hb),
+        operations.PAGE: operations.operations_page(hb),
     }
     for reg in hb.regulations:
         pages[regulation_page(reg.id)] = render_regulation(hb, reg)
@@ -41,7 +43,8 @@ def build_nav(hb: Handbook) -> list:
             by_topic.append({topic.title: regs})
     roles = [{"岗位与职责": "roles/index.md"}]
     roles += [{role.name: f"roles/{role.id}.md"} for role in hb.organisation.roles.values()]
-    forms = [{"全部表单": "forms/index.md"}, {"制度与表单对照": "forms/coverage.md"}]
+    forms = [{"全部表单": "forms/index.md"}, {"制度与表单对照": "forms/coverage.md"},
+             {"日常运营规则": operations.PAGE}]
     forms += [{form.title: form_page(form.id)} for form in hb.forms]
     return [
         {"首页": "index.md"},

@@ -122,3 +122,30 @@ def test_a_new_schedule_is_data_only(project: Path) -> None:
     hb, problems = load_handbook(project)
     assert problems == []
     assert hb.rules.schedules[-1].form == "visitor-register"
+
+
+def test_the_handbook_states_the_rules_the_server_follows(real):
+    """One source: the handbook's pages say when each form is due and what follows it, from the same files."""
+    from handbook.site import build_nav, build_pages
+
+    pages = build_pages(real)
+    ops = pages["forms/operations.md"]
+    assert ("| [巡查检查表](patrol.md) | 每班:早班 10:00;中班 19:00;夜班 02:00,每个区域各一份"
+            "(逾时 60 分钟内仍算按时)") in ops
+    assert "每周五 16:00 前" in ops and "每月 4 日 18:00 前" in ops
+    assert "| 回复 | 负责人 | 答复及处理结果,答复客户时间(系统时间) | 受理后 24 小时内 |" in ops
+    assert "| 已完成 | 负责人 | 整改结果 | 待整改后 3 天内 |" in ops
+    assert "**不得交接班**:重大或紧急事件未处理完" in pages["forms/handover.md"]
+    assert "### 投诉处理流程" in pages["forms/complaint.md"]
+    assert "在线提交后自动生成整改事项" in pages["forms/patrol.md"]
+    assert "## 填写之后" not in pages["forms/lost-tag.md"]  # nothing follows it
+    assert {"日常运营规则": "forms/operations.md"} in dict(next(iter(n.items())) for n in build_nav(real))["表单"]
+
+
+def test_a_changed_rule_changes_the_handbook(project: Path) -> None:
+    from handbook.site import build_pages
+
+    edit(project, "schedules", 'late: ["19:00"]', 'late: ["18:30", "21:00"]')
+    hb, problems = load_handbook(project)
+    assert problems == []
+    assert "中班 18:30、21:00" in build_pages(hb)["forms/operations.md"]
