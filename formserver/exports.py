@@ -121,6 +121,11 @@ def xlsx_file(head: list[str], rows: Iterable[list[Any]], title: str) -> IO[byte
     return out
 
 
+def xlsx_cell(value: Any) -> Any:
+    """A value as an XLSX cell other exports write: formulas neutralised, control characters dropped."""
+    return _xlsx_value(neutralise(value))
+
+
 def _xlsx_value(value: Any) -> Any:
     if isinstance(value, str):
         # Control characters other than tab/newline are not allowed in XLSX cells.

@@ -100,10 +100,6 @@ def monthly_pdf():
                     headers={"Content-Disposition": f'inline; filename="monthly-report-{report.month}.pdf"'})
 
 
-def _cell(value: Any) -> Any:
-    return exports._xlsx_value(exports.neutralise(value))
-
-
 def _sheet(book: Workbook, title: str, head: list[str], rows: list[list[Any]]) -> None:
     sheet = book.create_sheet(title)
     sheet.append(head)
@@ -111,7 +107,7 @@ def _sheet(book: Workbook, title: str, head: list[str], rows: list[list[Any]]) -
         cell.font = Font(bold=True)
     sheet.freeze_panes = "A2"
     for row in rows:
-        sheet.append([_cell(v) for v in row])
+        sheet.append([exports.xlsx_cell(v) for v in row])
 
 
 def workbook(report: monthly.Report, rows: dict[str, penalties.ScheduleRow]) -> bytes:
