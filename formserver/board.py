@@ -7,12 +7,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from . import db, schedule
+from . import casesteps, db, schedule
 from .access import requires
 from .catalogue import catalogue
 from .errors import zh_abort
@@ -85,13 +85,6 @@ def _tallies(rows: list[schedule.SlotStatus], key) -> list[Tally]:
     return list(tallies.values())
 
 
-def case_url(case_id: int) -> str:
-    """The case's page; a plain path while the cases pages are not there yet, so the board renders anyway."""
-    if "cases.detail" in current_app.view_functions:
-        return url_for("cases.detail", case_id=case_id)
-    return f"/cases/{case_id}"
-
-
 def open_cases(team: str | None, now_utc: dt.datetime) -> tuple[list[OpenCase], list[OpenCase]]:
     """(corrective actions not yet verified, other open flows): oldest deadline first, the undated last."""
     cat = catalogue()
@@ -105,10 +98,10 @@ def open_cases(team: str | None, now_utc: dt.datetime) -> tuple[list[OpenCase], 
     corrective, others = [], []
     for case, owner_name in db.session().execute(query.order_by(Case.due_at.is_(None), Case.due_at, Case.id)):
         flow = rules.workflow(case.workflow_id)
-        state = next((s.name for s in flow.steps if s.id == case.state), case.state)
         if case.workflow_id == CORRECTIVE and case.state == flow.steps[-1].id:
             continue  # verified: done with, even if not closed yet
-        item = OpenCase(case.id, case_url(case.id), case.title, flow.title, state, case.area,
+        item = OpenCase(case.id, url_for("cases.detail", case_id=case.id), case.title, flow.title,
+                        casesteps.state_name(flow, case.state), case.area,
                         owner_name or UNASSIGNED, cat.local(case.due_at) if case.due_at else None,
                         case.due_at is not None and case.due_at < now_utc)
         (corrective if case.workflow_id == CORRECTIVE else others).append(item)

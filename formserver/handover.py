@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -86,12 +86,6 @@ def handovers_of(cases: list[Case]) -> dict[str, dict[int, Handover]]:
     rows = list(db.session().scalars(select(Handover).where(
         or_(Handover.id.in_([i for i in ids if isinstance(i, int)]), Handover.submission_id.in_(submissions)))))
     return {"by_id": {h.id: h for h in rows}, "by_submission": {h.submission_id: h for h in rows}}
-
-
-@bp.app_template_global()
-def case_url(case: Case) -> str:
-    """The case's page in the cases module (where corrective actions are followed up), if it is installed."""
-    return url_for("cases.detail", case_id=case.id) if "cases.detail" in current_app.view_functions else ""
 
 
 @bp.app_template_global()

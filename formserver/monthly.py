@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from handbook.rules import Figure, MonthlyReport
 
+from . import schedule
 from .catalogue import Catalogue
 from .models import PenaltyRecord, Revision, Submission, User
 
@@ -110,7 +111,7 @@ class Report:
     team: str | None
     totals: dict[str, Tally]
     people: list[PersonRow]
-    slots: list[Slot] | None  # None: the schedule is not available
+    slots: list[Slot] | None  # None: the report does not count late and missed forms (reports.yaml schedules: false)
     penalties: list[PenaltyRecord]
 
     @property
@@ -205,19 +206,15 @@ def month_penalties(db: Session, month: Month, team: str | None) -> list[Penalty
     return list(db.scalars(query))
 
 
-def schedule_slots(db: Session, catalogue: Catalogue, month: Month, team: str | None) -> list[Slot] | None:
-    """The month's late and missed forms up to now; None while the schedule module is not there."""
-    try:
-        from . import schedule  # written alongside; the report works without it
-        statuses = schedule.statuses
-    except (ImportError, AttributeError):
-        return None
+def schedule_slots(db: Session, catalogue: Catalogue, month: Month, team: str | None) -> list[Slot]:
+    """The month's late and missed forms up to now."""
     now = catalogue.now()
     end = min(month.end, now.date())
     if end < month.start:
         return []
     return [Slot(s.date, s.form_title, s.person or "", s.status)
-            for s in statuses(db, catalogue, month.start, end, now, team=team) if s.status in ("late", "missed")]
+            for s in schedule.statuses(db, catalogue, month.start, end, now, team=team)
+            if s.status in ("late", "missed")]
 
 
 def compute(db: Session, catalogue: Catalogue, month: Month, team: str | None = None) -> Report:
