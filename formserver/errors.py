@@ -32,10 +32,10 @@ def wants_json() -> bool:
 
 def error_response(status: int, detail: str | None = None):
     title, text = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
-    if request.path == "/photos" and request.method == "POST":
-        # The page's upload script shows {"error": text}, as photos.py answers; a body over MAX_CONTENT_LENGTH
-        # is refused (413) before that view runs.
-        return jsonify({"error": detail or text}), status
+    if status == 413 and request.path == "/photos" and request.method == "POST":
+        # A photo over MAX_CONTENT_LENGTH is refused before photos.py runs: answer as it does, {"error": text},
+        # which the page's upload script shows.
+        return jsonify({"error": f"{title}:{detail or text}"}), status
     if wants_json():
         return jsonify({"error": {"status": status, "title": title, "message": detail or text}}), status
     return render_template("error.html", status=status, title=title, message=detail or text), status

@@ -413,4 +413,4 @@ def test_an_upload_over_the_request_limit_gets_the_chinese_message_the_page_show
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 4096)
     response = upload(staff, image("PNG", (400, 400)) + b"\0" * 8192, "big.png", "image/png")
     assert response.status_code == 413
-    assert response.get_json() == {"error": "上传的内容超过了大小限制,请压缩照片后重试。"}
+    assert response.get_json() == {"error": "文件太大:上传的内容超过了大小限制,请压缩照片后重试。"}
