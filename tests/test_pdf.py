@@ -589,3 +589,23 @@ def test_date_prefills_only_today_items_without_a_value(hb):
     assert html.count(">2026<") == 1  # the header date; signature dates stay blank
     html = form_html(hb, "patrol", date=PACK_DATE, values={"date": "2027-01-01"})
     assert ">2027<" in html and ">2026<" not in html
+
+
+def _page_images(pdf: bytes, stem: Path) -> list[bytes]:
+    stem.with_suffix(".pdf").write_bytes(pdf)
+    run("pdftoppm", "-r", "50", "-png", str(stem.with_suffix(".pdf")), str(stem))
+    return [p.read_bytes() for p in sorted(stem.parent.glob(f"{stem.name}-*.png"))]
+
+
+@pytest.mark.parametrize("filled_in", [False, True], ids=["blank", "filled"])
+def test_the_print_user_agent_sheet_changes_no_pixel(hb, tmp_path, filled_in):
+    """render_pdf styles our pages with templates/print_ua.css instead of WeasyPrint's HTML5 sheet (faster):
+    every page of every form, blank and filled, rasterises exactly as with WeasyPrint's own sheet."""
+    from weasyprint import HTML
+
+    for form in hb.forms:
+        html = form_html(hb, form, values=sample_values(form)[0] if filled_in else None)
+        ours = _page_images(render_pdf(html), tmp_path / f"{form.id}-ours")
+        stock = HTML(string=html, base_url=PACKAGE.as_uri() + "/", url_fetcher=url_fetcher())
+        theirs = _page_images(stock.write_pdf(), tmp_path / f"{form.id}-stock")
+        assert len(ours) == len(theirs) and ours == theirs, f"{form.id}: the pages differ"
