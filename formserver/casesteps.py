@@ -33,6 +33,7 @@ STAMP_FORMAT = "%Y-%m-%dT%H:%M"  # a datetime item's stored value (webforms: DAT
 DUE_SOON = dt.timedelta(hours=4)
 NOTE_MAX = 2000
 HANDOVER_TITLE = "交接遗留事项"
+LATE_KEY = "_late_after"  # in a CaseStep's values: the deadline (UTC) a step with a deadline was done after
 
 
 class StepRefused(Exception):
@@ -231,6 +232,7 @@ def complete(db: Session, rules: Rules, user: User, case_id: int, expected: str,
     if why:
         raise StepRefused(403, why)
     now = utcnow()
+    deadline = case.due_at  # read before the update below refreshes it
     last = flow.next_step(step.id) is None
     done = db.execute(update(Case).where(Case.id == case.id, Case.state == expected).values(
         state=step.id, updated_at=now, due_at=None if last else due_after(flow, step.id, now, case.due_at),
@@ -238,7 +240,10 @@ def complete(db: Session, rules: Rules, user: User, case_id: int, expected: str,
         values={**(case.values or {}), **values} if not flow.form else case.values)).rowcount
     if done != 1:
         raise StepRefused(409, "这件事项刚被别人办理过,请刷新后查看最新状态。")
-    db.add(CaseStep(case_id=case.id, step=step.id, user_id=user.id, at=now, note=note, values=values))
+    recorded = dict(values)
+    if step.due and deadline is not None and now > deadline:  # done, but after its deadline
+        recorded[LATE_KEY] = deadline.isoformat(timespec="minutes")
+    db.add(CaseStep(case_id=case.id, step=step.id, user_id=user.id, at=now, note=note, values=recorded))
     if flow.form and case.submission_id is not None and values:
         _revise(db, user, case.submission_id, values, step)
     audit.record(db, user, "case_step", f"case:{case.id}", workflow=flow.id, step=step.id)
@@ -270,6 +275,17 @@ def assign(db: Session, user: User, case: Case, owner: User | None, due_at: dt.d
 # -- showing recorded values --------------------------------------------------------------------------
 
 LABELS = {**dict(CHECK_VALUES), **dict(YESNO_VALUES)}
+
+
+def late_after(step: CaseStep) -> dt.datetime | None:
+    """The deadline (UTC) `step` was done after, if it was done late."""
+    value = (step.values or {}).get(LATE_KEY)
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+def recorded(step: CaseStep) -> dict[str, Any]:
+    """The fields a step recorded, without the engine's own notes."""
+    return {k: v for k, v in (step.values or {}).items() if not k.startswith("_")}
 
 
 def shown(item: Item | None, value: Any) -> str:

@@ -189,6 +189,7 @@ def test_complaint_goes_through_every_step_owned_by_who_took_it(app):
     case = case_of(app, uid, "complaint")
     assert case.state == "replied" and case.due_at is None
     assert "已逾期" not in page(staff, case.id)
+    assert page(staff, case.id).count("逾期完成") == 1  # the history keeps that the reply came late
 
     assert step(staff, case.id, "replied", callback_result="客户表示满意", satisfaction="满意").status_code == 303
     assert step(staff, case.id, "callback", leader_instruction="同意归档").status_code == 403

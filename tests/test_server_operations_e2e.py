@@ -217,6 +217,7 @@ def test_a_day_of_operations(server, phones):  # noqa: F811
     li.goto(f"{server.url}/cases/{complaint.id}")
     do_step(li, {"leader_instruction": "同意归档"})
     expect(li.locator(".case-steps")).to_contain_text("归档")
+    expect(li.locator(".case-steps li", has_text="回复")).to_contain_text("逾期完成")
     steps = li.locator(".case-steps li")
     expect(steps).to_have_count(5)  # 受理 处理 回复 回访 归档, each with who and when
     fits(li)
