@@ -232,6 +232,17 @@ def rewrite(mini_project: Path):
 # -- the form server -----------------------------------------------------------------------------
 
 
+@pytest.fixture
+def cheap_passwords(monkeypatch):
+    """Password hashing at argon2's cheapest, for tests that log people in but do not test hashing (the full
+    cost is half a second per login here). A module opts in with pytest.mark.usefixtures("cheap_passwords")."""
+    from argon2 import PasswordHasher
+
+    from formserver import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def server_app(request, tmp_path_factory):
     """The form server on each database backend (session-wide; tables are emptied per test by `app`)."""

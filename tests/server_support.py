@@ -69,6 +69,14 @@ def create_user(app: Flask, username: str, role: str = "staff", team: str = "des
     assert result.exit_code == 0, result.output
 
 
+def person(app: Flask, username: str, role: str = "staff", team: str = "desk", name: str | None = None) -> FlaskClient:
+    """A logged-in client for a new user."""
+    create_user(app, username, role=role, team=team, display_name=name or username)
+    client = app.test_client()
+    assert login(client, username).status_code == 302
+    return client
+
+
 def csrf_of(html: str) -> str:
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
         r'<meta name="csrf-token" content="([^"]+)"', html)

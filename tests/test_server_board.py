@@ -8,16 +8,17 @@ import re
 from types import SimpleNamespace
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import update
 
-from formserver import passwords, schedule
+from formserver import schedule
 from formserver.models import Case, Submission
 from formserver.schedule import Submitted
 from handbook.model import Named, Shift
 from handbook.rules import Rules, Schedule
-from tests.server_support import create_user, login, patrol_values
+from tests.server_support import patrol_values, person
 from tests.server_values import submitted
+
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
 # -- slots and statuses on fixed datetimes ---------------------------------------------------------
 
@@ -174,17 +175,6 @@ def test_the_repositorys_schedules_give_a_day_its_slots():
 
 DAY = dt.date(2026, 11, 23)
 
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-def person(app, username: str, role: str = "staff", team: str = "desk", name: str | None = None):
-    create_user(app, username, role=role, team=team, display_name=name or username)
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -8,25 +8,13 @@ import datetime as dt
 import re
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
-from formserver import passwords
 from formserver.models import AuditEvent, Case, CaseStep, Revision, SpotCheck, Submission, utcnow
-from tests.server_support import create_user, csrf_of, form_post, login, new_form, patrol_values
+from tests.server_support import csrf_of, form_post, new_form, patrol_values, person
 
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-def person(app, username: str, role: str = "staff", team: str = "desk", name: str | None = None):
-    """A logged-in client for a new user."""
-    create_user(app, username, role=role, team=team, display_name=name or username)
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 def submit(app, client, form_id: str, values: dict) -> str:

@@ -7,11 +7,9 @@ import csv
 import io
 
 import pytest
-from argon2 import PasswordHasher
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from formserver import passwords
 from formserver.exports import BASE_COLUMNS
 from formserver.models import AuditEvent
 from tests.server_support import create_user, login, patrol_values
@@ -20,10 +18,7 @@ from tests.server_values import minimal_formdata, submitted
 INJECTIONS = ["=HYPERLINK(\"http://evil.example\",\"点我\")", "+1+2", "-3-4", "@SUM(A1)"]
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    """Password hashing at argon2's cheapest: these tests do not test hashing."""
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
 
 def person(app, username: str, role: str = "staff", name: str = ""):

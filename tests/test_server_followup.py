@@ -8,18 +8,13 @@ import datetime as dt
 import uuid
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from formserver import passwords
 from formserver.models import Case, CaseStep, Handover, Submission
 from tests.server_support import create_user, form_post, login, new_form, patrol_values
 from tests.test_server_api import Api, make_token
 
-
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
 
 def rows(app, model, *where):

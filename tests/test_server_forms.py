@@ -8,12 +8,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from argon2 import PasswordHasher
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
-from formserver import passwords
 from formserver.models import Draft, Revision, Submission
 from formserver.webforms import FAULT_NOTE, REQUIRED
 from tests.server_support import ROOT, create_user, csrf_of, form_post, login, new_form, patrol_values
@@ -33,11 +31,7 @@ FORM_IDS = sorted(p.stem for p in (ROOT / "checklists").glob("*.yaml"))
 EXPIRED = "页面已过期"
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    """Password hashing at argon2's cheapest: these tests log in a hundred times and do not test hashing
-    (the full cost is half a second per login on this machine)."""
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
 
 @pytest.fixture

@@ -8,11 +8,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from formserver import passwords
 from formserver.models import AuditEvent, Case, CaseStep, Handover, utcnow
 from tests.server_support import create_user, csrf_of, login, patrol_values
 from tests.server_values import page_state, submitted
@@ -20,9 +18,7 @@ from tests.server_values import page_state, submitted
 AREA = "一层大堂及总服务台"
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
 
 def person(app, username: str, name: str, role: str = "staff", team: str = "desk"):

@@ -9,31 +9,19 @@ import re
 import shutil
 
 import pytest
-from argon2 import PasswordHasher
 from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from formserver import passwords
 from formserver.models import AuditEvent, Case, FormVersion, Photo, Revision, Submission
-from tests.server_support import ROOT, create_user, csrf_of, form_post, login, make_app, new_form, patrol_values
+from tests.server_support import ROOT, csrf_of, form_post, login, make_app, new_form, patrol_values, person
 from tests.server_values import count, filled, page_state, submit, submitted
 
 UID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    """Password hashing at argon2's cheapest: these tests log in many people and do not test hashing."""
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
-
-def person(app, username: str, role: str = "staff", team: str = "desk", name: str | None = None):
-    """A logged-in client for a new user."""
-    create_user(app, username, role=role, team=team, display_name=name or username)
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -15,29 +15,20 @@ import uuid
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from formserver import db, passwords, records
+from formserver import db, records
 from formserver.models import AuditEvent, PenaltyRecord, Submission, User
-from tests.server_support import create_user, csrf_of, login
+from tests.server_support import csrf_of, login, person
 
 MONTH = "2026-10"
 DAY = dt.date(2026, 10, 12)
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
-
-def person(app: Flask, username: str, role: str = "staff", team: str = "desk", name: str | None = None):
-    create_user(app, username, role=role, team=team, display_name=name or username)
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 def user_row(app: Flask, username: str) -> User:

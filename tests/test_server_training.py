@@ -17,34 +17,22 @@ import threading
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import select, update
 
-from formserver import passwords
 from formserver.models import Acknowledgement, AuditEvent, PathAssignment, QuizAttempt, RegulationVersion, User
 from formserver.training import quiz
 from handbook.pages_regulation import render_regulation
 from handbook.render import TextRenderer
-from tests.server_support import ROOT, create_user, csrf_of, login, make_app
+from tests.server_support import ROOT, create_user, csrf_of, login, make_app, person
 from tests.server_values import count, minimal_formdata, submitted
 
 NEW_STAFF = ["KF-01", "KF-02", "KF-08", "KF-09", "KF-12", "KF-13", "KF-14", "KF-04", "KF-06", "KF-21"]
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
-@pytest.fixture(autouse=True)
-def cheap_passwords(monkeypatch):
-    """Password hashing at argon2's cheapest: these tests log in many people and do not test hashing."""
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
-
-def person(app: Flask, username: str, role: str = "staff", team: str = "desk", name: str | None = None):
-    """A logged-in client for a new user."""
-    create_user(app, username, role=role, team=team, display_name=name or username)
-    client = app.test_client()
-    assert login(client, username).status_code == 302
-    return client
 
 
 def text_of(response) -> str:
