@@ -136,7 +136,7 @@ def index():
     by_form: dict[str, list[schedule.SlotStatus]] = defaultdict(list)
     for row in rows:
         by_form[row.form_title].append(row)
-    now_utc = now.replace(tzinfo=cat.timezone).astimezone(dt.UTC).replace(tzinfo=None)
+    now_utc = cat.utc(now)
     corrective, others = open_cases(team, now_utc)
     return render_template(
         "board.html", day=day, now=now, team=team, rows=rows, by_form=by_form,

@@ -205,7 +205,7 @@ def assign(case_id: int):
             local = dt.datetime.fromisoformat(due_text)
         except ValueError:
             zh_abort(400, "期限的格式不对,请填写日期和时间。")
-        due_at = local.replace(tzinfo=catalogue().timezone).astimezone(dt.UTC).replace(tzinfo=None)
+        due_at = catalogue().utc(local)
     if owner is None and due_at is None:
         flash("请选择负责人或填写期限")
         return redirect(url_for("cases.detail", case_id=case_id), code=303)

@@ -60,6 +60,10 @@ class Catalogue:
     def local(self, utc: dt.datetime) -> dt.datetime:
         return utc.replace(tzinfo=dt.UTC).astimezone(self.timezone).replace(tzinfo=None)
 
+    def utc(self, local: dt.datetime) -> dt.datetime:
+        """The naive UTC time (as stored) of a local wall-clock time of the centre."""
+        return local.replace(tzinfo=self.timezone).astimezone(dt.UTC).replace(tzinfo=None)
+
     def current_shift(self, at: dt.datetime | None = None) -> Shift | None:
         """The shift whose hours contain `at` (shifts past midnight included); where shifts overlap, the
         one that started last, since its people are the ones opening new forms."""
