@@ -42,13 +42,9 @@ def _refs(f: Fields, m: Mapping) -> tuple[str, ...]:
     return tuple(v for v, _ in f.text_list(m, "ref", single_ok=True))
 
 
-def _top(f: Fields, node: Node | None, name: str, keys: tuple[str, ...], required: tuple[str, ...]) -> Mapping | None:
-    return f.mapping(node, name, keys, required)
-
-
 def read_schedules(node: Node | None, path: str, problems: list[Problem]) -> list[Schedule]:
     f = Fields(path, problems)
-    top = _top(f, node, "schedules.yaml", ("schedules",), ("schedules",))
+    top = f.mapping(node, "schedules.yaml", ("schedules",), ("schedules",))
     if top is None:
         return []
     schedules = []
@@ -100,7 +96,7 @@ def _times(f: Fields, m: Mapping, key: str) -> list[str]:
 
 def read_handover(node: Node | None, path: str, problems: list[Problem]) -> HandoverRules | None:
     f = Fields(path, problems)
-    m = _top(f, node, "handover.yaml", HANDOVER_KEYS, ("form", "blocking", "outgoing", "incoming"))
+    m = f.mapping(node, "handover.yaml", HANDOVER_KEYS, ("form", "blocking", "outgoing", "incoming"))
     if m is None:
         return None
     blocking = []
@@ -128,7 +124,7 @@ def read_handover(node: Node | None, path: str, problems: list[Problem]) -> Hand
 
 def read_workflows(node: Node | None, path: str, problems: list[Problem]) -> tuple[list[Workflow], list[SpotCheck]]:
     f = Fields(path, problems)
-    top = _top(f, node, "workflows.yaml", ("workflows", "spot_checks"), ("workflows",))
+    top = f.mapping(node, "workflows.yaml", ("workflows", "spot_checks"), ("workflows",))
     if top is None:
         return [], []
     workflows: list[Workflow] = []
@@ -208,7 +204,7 @@ def _step(f: Fields, node: Node, default_days: int | None) -> Step | None:
 
 def read_report(node: Node | None, path: str, problems: list[Problem]) -> MonthlyReport | None:
     f = Fields(path, problems)
-    top = _top(f, node, "reports.yaml", ("monthly",), ("monthly",))
+    top = f.mapping(node, "reports.yaml", ("monthly",), ("monthly",))
     if top is None:
         return None
     m = f.mapping(top.items.get("monthly"), "monthly", ("title", "ref", "figures", "schedules", "penalties"),
