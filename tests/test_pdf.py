@@ -609,3 +609,39 @@ def test_the_print_user_agent_sheet_changes_no_pixel(hb, tmp_path, filled_in):
         stock = HTML(string=html, base_url=PACKAGE.as_uri() + "/", url_fetcher=url_fetcher())
         theirs = _page_images(stock.write_pdf(), tmp_path / f"{form.id}-stock")
         assert len(ours) == len(theirs) and ours == theirs, f"{form.id}: the pages differ"
+
+
+def _tree(element) -> list[tuple]:
+    """An element tree as a flat list: tag, attributes, text and tail of every node in document order."""
+    return [(e.tag, sorted(e.attrib.items()), e.text, e.tail) for e in element.iter()]
+
+
+def test_expat_builds_the_tree_the_html5_parser_builds(hb):
+    """render_pdf parses our pages with expat (parse.py) instead of WeasyPrint's HTML5 parser: for every
+    form, blank and filled with text that needs escaping, and for the daily pack, the trees are equal."""
+    import tinyhtml5
+
+    from handbook.pdf.parse import parse_print_html
+    from handbook.pdf.render import daily_pack_html
+
+    pages = {"pack": daily_pack_html(hb, PACK_DATE)}
+    for form in hb.forms:
+        pages[form.id] = form_html(hb, form)
+        values = sample_values(form)[0]
+        tricky = {k: "甲 & 乙 <b>\"引号\"</b> 'x'\r\n第二行" for k, v in values.items() if isinstance(v, str)}
+        pages[f"{form.id} filled"] = form_html(hb, form, values={**values, **tricky})
+    for name, html in pages.items():
+        ours = parse_print_html(html)
+        assert ours is not None, f"{name}: expat refused the page (not well-formed XML)"
+        assert _tree(ours) == _tree(tinyhtml5.parse(html, namespace_html_elements=False)), name
+
+
+def test_a_page_expat_refuses_is_parsed_as_html5_and_still_prints(hb, tmp_path):
+    from handbook.pdf.parse import parse_print_html
+
+    html = form_html(hb, hb.form("lost-tag"), values={"staff": "控制\x0b字符"})
+    assert parse_print_html(html) is None
+    assert parse_print_html("<p>not a page of ours</p>") is None
+    path = tmp_path / "fallback.pdf"
+    path.write_bytes(render_pdf(html))
+    assert "控制" in pdf_text(path)
