@@ -6,8 +6,9 @@
 #   libpango*         WeasyPrint's text layout
 #   postgresql-client pg_dump / pg_restore for the form server's backup command on PostgreSQL
 #   wrk               HTTP load generator for `make bench` (form server throughput)
+#   python3-venv      Debian's optimised python3 makes the virtualenv (see PYTHON in the Makefile)
 set -euo pipefail
-packages=(chromium poppler-utils fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 fontconfig postgresql-client wrk)
+packages=(chromium poppler-utils fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 fontconfig postgresql-client wrk python3-venv)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -645,3 +645,4 @@ def test_a_page_expat_refuses_is_parsed_as_html5_and_still_prints(hb, tmp_path):
     path = tmp_path / "fallback.pdf"
     path.write_bytes(render_pdf(html))
     assert "控制" in pdf_text(path)
+
