@@ -646,3 +646,23 @@ def test_a_page_expat_refuses_is_parsed_as_html5_and_still_prints(hb, tmp_path):
     path.write_bytes(render_pdf(html))
     assert "控制" in pdf_text(path)
 
+
+
+def test_a_render_frees_its_own_garbage_and_the_font_folder_goes_at_exit(hb):
+    """render_pdf collects each render's cyclic garbage itself (nothing left for a later collection
+    to find), and the exit hook lets the shared font configuration delete its temporary folder."""
+    import gc
+
+    from handbook.pdf import render as render_module
+
+    html = form_html(hb, hb.form("lost-tag"))
+    render_pdf(html)
+    gc.collect()
+    render_pdf(html)
+    assert gc.collect() < 500  # a render leaves over 10,000 objects in cycles when nothing collects them
+    folder = render_module._font_config._folder
+    assert folder.is_dir()
+    render_module._drop_font_config()
+    gc.collect()
+    assert not folder.exists()
+    assert render_pdf(html).startswith(b"%PDF") and render_module._font_config is not None  # a new one
