@@ -117,6 +117,15 @@ def patrol_values(app: Flask, **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def complaint_values(**changes: Any) -> dict[str, Any]:
+    """A complete complaint sheet taken by 张三; `changes` replace or add fields."""
+    values = {"complaint_no": "TS-001", "project": "星河广场", "date": "2026-11-23", "receiver": "张三",
+              "complainant": "李女士", "contact": "13800000000", "complaint_time": "2026-11-23T10:00",
+              "content": "存包柜门损坏,物品取不出", "handler": "张三", "handler_sign": "张三"}
+    values.update(changes)
+    return values
+
+
 def form_post(values: dict[str, Any], csrf: str, uid: str) -> dict[str, Any]:
     data: dict[str, Any] = {"csrf_token": csrf, "submission_id": uid}
     data.update(values)

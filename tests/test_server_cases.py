@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from formserver.models import AuditEvent, Case, CaseStep, Revision, SpotCheck, Submission, utcnow
-from tests.server_support import csrf_of, form_post, new_form, patrol_values, person
+from tests.server_support import complaint_values, csrf_of, form_post, new_form, patrol_values, person
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
@@ -136,14 +136,6 @@ def test_cases_are_seen_by_their_team_and_managers_only(app):
 
 
 # -- complaints ------------------------------------------------------------------------------------------
-
-
-def complaint_values(**changes) -> dict:
-    values = {"complaint_no": "TS-001", "project": "广场一期", "date": "2026-11-23", "receiver": "张三",
-              "complainant": "王女士", "contact": "13800000000", "complaint_time": "2026-11-23T09:10",
-              "content": "停车场收费有误", "handler": "张三", "handler_sign": "张三"}
-    values.update(changes)
-    return values
 
 
 def test_complaint_goes_through_every_step_owned_by_who_took_it(app):

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from formserver.models import Case, CaseStep, Handover, Submission
-from tests.server_support import create_user, form_post, login, new_form, patrol_values
+from tests.server_support import complaint_values, create_user, form_post, login, new_form, patrol_values
 from tests.test_server_api import Api, make_token
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
@@ -57,14 +57,6 @@ def test_the_api_opens_the_same_follow_up(app):
     assert api.submit("patrol", values, uid).status_code == 201
     assert api.submit("patrol", values, uid).status_code in (200, 201)  # a replay (answers as stored)
     assert [(c.workflow_id, c.item_id) for c in rows(app, Case)] == [("corrective", "stairs")]
-
-
-def complaint_values(**changes):
-    values = {"complaint_no": "TS-001", "project": "星河广场", "date": "2026-11-23", "receiver": "张三",
-              "complainant": "李女士", "contact": "13800000000", "complaint_time": "2026-11-23T10:00",
-              "content": "存包柜门损坏,物品取不出", "handler": "张三", "handler_sign": "张三"}
-    values.update(changes)
-    return values
 
 
 def test_a_complaint_opens_its_flow_owned_by_whoever_took_it(app):

@@ -256,6 +256,15 @@ def fined_row(app: Flask):
     return next(r for r in schedule(app.extensions["catalogue"].handbook) if r.fine is not None)
 
 
+def file_penalty(app: Flask, supervisor, token: str, person_id: str, row, reason: str) -> int:
+    """Records a penalty at the row's first sanction and fine; returns its id (the only one so far)."""
+    supervisor.post("/reports/penalties", data={"csrf_token": token, "person": person_id, "clause": row.id,
+                                                "sanction": row.sanctions[0], "fine": str(row.fine),
+                                                "on_date": "2026-10-15", "reason": reason})
+    with app.extensions["db_sessions"]() as session:
+        return session.scalar(select(PenaltyRecord.id))
+
+
 def test_penalty_fine_outside_the_range_is_refused_then_recorded_and_counted(app, team):
     supervisor, zhang = team
     row = fined_row(app)
@@ -330,11 +339,7 @@ def test_revoke_keeps_the_record_and_drops_it_from_the_report(app, team):
     supervisor, zhang = team
     row = fined_row(app)
     token, people = penalty_form(supervisor)
-    supervisor.post("/reports/penalties", data={"csrf_token": token, "person": people["张三"], "clause": row.id,
-                                                "sanction": row.sanctions[0], "fine": str(row.fine),
-                                                "on_date": "2026-10-15", "reason": "迟到"})
-    with app.extensions["db_sessions"]() as session:
-        penalty_id = session.scalar(select(PenaltyRecord.id))
+    penalty_id = file_penalty(app, supervisor, token, people["张三"], row, "迟到")
     assert zhang.post(f"/reports/penalties/{penalty_id}/revoke",
                       data={"csrf_token": token, "reason": "x"}).status_code in (400, 403)
     no_reason = supervisor.post(f"/reports/penalties/{penalty_id}/revoke", data={"csrf_token": token, "reason": ""})
@@ -362,11 +367,7 @@ def test_supervisor_cannot_penalise_or_revoke_outside_the_team(app, team):
                                                      "on_date": "2026-10-15", "reason": "外组测试事由"})
     assert refused.status_code == 400 and "不在您可以处理的范围内" in text_of(refused)
     token, people = penalty_form(supervisor)
-    supervisor.post("/reports/penalties", data={"csrf_token": token, "person": people["张三"], "clause": row.id,
-                                                "sanction": row.sanctions[0], "fine": str(row.fine),
-                                                "on_date": "2026-10-15", "reason": "外组测试事由"})
-    with app.extensions["db_sessions"]() as session:
-        penalty_id = session.scalar(select(PenaltyRecord.id))
+    penalty_id = file_penalty(app, supervisor, token, people["张三"], row, "外组测试事由")
     night_token = csrf_of(night.get("/reports/penalties").get_data(as_text=True))
     assert night.post(f"/reports/penalties/{penalty_id}/revoke",
                       data={"csrf_token": night_token, "reason": "x"}).status_code == 404
