@@ -337,6 +337,8 @@ class Item:
     unit: str = ""
     min: int | None = None
     max: int | None = None
+    earliest: str = ""  # a date item's bounds (handbook.datebounds), from `min`/`max` in the YAML
+    latest: str = ""
     options: list[str] = field(default_factory=list)
     options_from: str = ""  # an OPTION_SOURCES list of organisation.yaml; fills `options` at load
     multiple: bool = False

@@ -59,12 +59,18 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "form-columns": ("登记表项目 “{id}” 缺少列定义", "添加 columns: 列表,每列是一个简单类型的项目"),
     "form-nested-table": ("登记表 “{id}” 的列不能是 {kind} 类型", "列只能是文字、数字、日期、时间、选择、人员、是否、检查类型"),
     "form-training-results": ("人员项目 “{id}”:{detail}", "training_results: true 只用于表头或栏目中的一个人员(person)项目,表示被考核的员工"),
+    "date-bound": ("日期项目的 “{field}” 写法不对:“{value}”", "写成固定日期或相对填表当天的偏移,例如 {examples}"),
     "number-range": ("“{id}” 的最小值 {min} 大于最大值 {max}", "调整 min/max"),
     "fine-range": ("罚款上限 {fine_max} 小于罚款 {fine}", "fine_max 应不小于 fine"),
     "workflow-steps": ("流程 “{id}”:{detail}", "按 checklists/rules/workflows.yaml 开头的说明改写步骤"),
     "workflow-due": ("时限写法不对:{detail}", "写成 due: {{from: accepted, hours: 24}} 或 due: {{from: open, days: 3}}"),
     "report-figure": ("统计项 “{id}” 须写且只写 count、sum、rate 之一", "count: 表单编号;sum 或 rate: [表单编号.项目编号]"),
     "rules-item-kind": ("项目 “{id}” 是{kind},这里只能用{allowed}", "改为引用合适类型的项目"),
+    "rules-uncited": ("{what}没有引用允许它的条款",
+                      "在旁边写 {key}: 条款编号,引用写明{value}的条款;没有这样的条款,先在制度中增加一条并在修订记录中写明理由,"
+                      "或删去这条规则"),
+    "rules-unstated": ("{what}引用的 {refs} 没有写明{value}",
+                       "改为引用写明{value}的条款;或修订该条款(修订记录写明理由),或把规则改为条款所写的值"),
     "no-files": ("目录中没有找到任何{what}", "检查路径是否正确"),
 }
 

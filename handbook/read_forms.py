@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from . import datebounds
 from .fields import Fields
 from .kinds import COMMON_FIELDS, ITEM_KINDS, OPTION_SOURCES, PREFILLS
 from .model import Form, FormSection, Item
@@ -73,6 +74,14 @@ def _items(f: Fields, m: Mapping, key: str, seen: dict[str, int], in_table: str 
     return items
 
 
+def _date_bound(f: Fields, m: Mapping, key: str) -> str:
+    text = f.text(m, key, required=False) or ""
+    if text and not datebounds.valid_bound(text):
+        f.problem(f.line(m, key), "date-bound", field=key, value=text, examples=datebounds.EXAMPLES)
+        return ""
+    return text
+
+
 def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: str) -> Item | None:
     m = f.mapping(entry, key, ALL_ITEM_FIELDS, ("id", "kind", "label"))
     if m is None:
@@ -105,6 +114,8 @@ def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: str)
         item.min, item.max = f.integer(m, "min"), f.integer(m, "max")
         if item.min is not None and item.max is not None and item.min > item.max:
             f.problem(m.line, "number-range", id=item_id, min=item.min, max=item.max)
+    elif kind_name in ("date", "datetime"):
+        item.earliest, item.latest = _date_bound(f, m, "min"), _date_bound(f, m, "max")
     elif kind_name == "choice":
         item.options = [v for v, _ in f.text_list(m, "options")]
         item.options_from = f.choice(m, "options_from", OPTION_SOURCES, required=False) or ""
