@@ -24,6 +24,7 @@ from . import (
     fill,
     handbook_site,
     handover,
+    inputs,
     photos,
     reports,
     review,
@@ -50,6 +51,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # No connection may outlive start-up: gunicorn may fork after this, and children must not share one.
     app.extensions["db_engine"].dispose()
 
+    inputs.init_app(app)
     security.init_app(app)
     auth.init_app(app)
     access.init_app(app)

@@ -19,13 +19,13 @@ from .access import token_auth
 from .catalogue import catalogue
 from .fastsql import FastStatement
 from .fastvalues import quick_values
-from .fill import valid_uid
 from .formdefs import form_to_json
+from .inputs import canonical_uid, json_body
 from .models import ApiToken, FormVersion, Revision, Submission, User
 from .openapi import openapi_document
 from .queries import Filters, filtered, page
 from .security import csrf
-from .webforms import ValuesError, field_errors, form_class, formdata_of, values_of
+from .webforms import ValuesError, field_errors, form_class, formdata_of, max_keys, values_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # bearer tokens, not cookies: nothing for a cross-site request to ride on
@@ -141,19 +141,24 @@ def stored_document(uid: str) -> tuple[Any, dict] | None:
 @bp.post("/submissions")
 @token_auth
 def create():
-    body = request.get_json(silent=True)
+    body, refused = json_body()
+    if refused:
+        return problem(400, refused)
     if not isinstance(body, dict):
         return problem(400, "请求体须为 JSON 对象:{\"form\": …, \"submission_id\": …, \"values\": {…}}")
     cat = catalogue()
-    form = cat.forms.get(str(body.get("form", "")))
+    form = cat.forms.get(body.get("form")) if isinstance(body.get("form"), str) else None
     if form is None:
         return problem(422, "没有这个表单", fields={"form": ["没有这个表单"]})
-    uid = str(body.get("submission_id", ""))
-    if not valid_uid(uid):
+    uid = canonical_uid(body.get("submission_id"))
+    if uid is None:
         return problem(422, "submission_id 须为 UUID(客户端生成,重试时不变)", fields={"submission_id": ["须为 UUID"]})
     posted = body.get("values")
     if not isinstance(posted, dict):
         return problem(422, "values 须为对象", fields={"values": ["须为对象"]})
+    if len(posted) > max_keys(form):
+        return problem(422, f"values 的项目过多(此表单最多 {max_keys(form)} 项)",
+                       fields={"values": ["项目过多"]})
     values = _validated(form, cat.digests[form.id], posted, uid)
     if not isinstance(values, dict):
         return values  # the 422 with the errors by field
@@ -189,11 +194,22 @@ def _validated(form: Form, version_digest: str, posted: dict[str, Any], uid: str
     try:
         formdata = formdata_of(form, posted, uid)
     except ValuesError as error:
-        return problem(422, "内容有误", fields=error.errors)
+        return invalid(error.errors)
     wtform = form_class(form, version_digest)(formdata=formdata, meta={"csrf": False})
     if not wtform.validate():
-        return problem(422, "内容有误", fields=field_errors(wtform))
+        return invalid(field_errors(wtform))
     return values_of(wtform, form)
+
+
+MAX_REPORTED_ERRORS = 50  # a post with 200,000 unknown keys must not answer with 200,000 messages
+
+
+def invalid(errors: dict[str, list[str]]):
+    """The 422 naming the fields in error: the first MAX_REPORTED_ERRORS of them, and how many there were."""
+    if len(errors) <= MAX_REPORTED_ERRORS:
+        return problem(422, "内容有误", fields=errors)
+    shown = dict(list(errors.items())[:MAX_REPORTED_ERRORS])
+    return problem(422, f"内容有误:共 {len(errors)} 项有误,只列出前 {MAX_REPORTED_ERRORS} 项", fields=shown)
 
 
 @bp.get("/submissions")
@@ -222,7 +238,7 @@ def submissions():
                     "next": f"{rows[-1].created_at.isoformat()}_{rows[-1].id}" if more else None})
 
 
-@bp.get("/submissions/<uid>")
+@bp.get("/submissions/<uid:uid>")
 @token_auth
 def submission(uid: str):
     found = stored_document(uid)

@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 
 from . import audit, backup
 from .auth import end_all_sessions
+from .inputs import clean_text, has_surrogate
 from .migrate import upgrade
 from .models import ROLES, ApiToken, User, utcnow
 from .passwords import hash_password, password_problem
@@ -58,6 +59,9 @@ def _user(db, username: str) -> User:
 @click.option("--team", default="", help="班组/部门:主管看到本班组的记录")
 def create_user(username: str, role: str, display_name: str, team: str) -> None:
     """Create a user (password from a prompt, or stdin)."""
+    for name, value in (("用户名", username), ("姓名", display_name), ("班组", team)):
+        if has_surrogate(value) or clean_text(value) != value:  # the rule of formserver.inputs, refused here
+            raise click.ClickException(f"{name}含有控制字符、方向控制字符或无效字符,请重新输入")
     with _sessions()() as db:
         if db.scalar(select(User.id).where(User.username == username)):
             raise click.ClickException(f"用户 “{username}” 已存在")
@@ -232,8 +236,12 @@ def status() -> None:
         users = db.scalar(select(func.count()).select_from(User))
         admins = db.scalar(select(func.count()).select_from(User).where(User.role == "admin", User.active))
         records = db.scalar(select(func.count()).select_from(Submission))
+        twice = db.scalars(select(func.lower(Submission.uid)).group_by(func.lower(Submission.uid))
+                           .having(func.count() > 1)).all()
     click.echo(f"数据库:{engine.url.render_as_string(hide_password=True)}")
     click.echo(f"用户 {users} 个(管理员 {admins} 个),记录 {records} 份")
+    for uid in twice:  # left by clients before ids were canonical: see migration 0005
+        click.echo(f"提交编号 {uid} 仅大小写不同而存了两份记录:请核对后删除其中一份(写明理由)")
     if not admins:
         click.echo("还没有管理员。创建第一个管理员(会提示输入密码):")
         click.echo("    .venv/bin/flask --app formserver create-user admin --role admin --display-name 管理员")

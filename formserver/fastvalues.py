@@ -21,6 +21,7 @@ from typing import Any
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 from handbook.model import Form, Item
 
+from .inputs import clean_text, has_surrogate, moment_text, number_text
 from .webforms import (
     DATE_FORMAT,
     DATETIME_FORMATS,
@@ -30,6 +31,7 @@ from .webforms import (
     TIME_FORMAT,
     _blank,
     _plain,
+    date_window,
 )
 
 Posted = dict[str, Any]  # name → the posted text (an item of one value) or list of texts (of several values)
@@ -85,11 +87,11 @@ def _photo_ids(name: str, required: bool) -> Reader:
 
 
 def _text(name: str, kind: str, required: bool, max_length: int) -> Reader:
-    """StringField / TextAreaField with `InputRequired` (any non-empty raw text) or `Optional` (blank after
-    stripping: no value), then `Length(max=…)` on the text as posted."""
+    """StringField / TextAreaField with `DataRequired` (text that is not blank after stripping) or `Optional`
+    (blank after stripping: no value), then `Length(max=…)` on the text as posted."""
     def read(posted: Posted, values: dict[str, Any]) -> None:
         raw = posted.get(name)
-        if required and not raw:
+        if required and not (raw and raw.strip()):
             raise Unsure
         if not required and (raw is None or not raw.strip()):
             return
@@ -100,13 +102,16 @@ def _text(name: str, kind: str, required: bool, max_length: int) -> Reader:
 
 
 def _number(name: str, required: bool, low: Any, high: Any) -> Reader:
-    """DecimalField(places=None), finite and not huge, within `NumberRange` (webforms._number_validators)."""
+    """NumberField(places=None), finite and not huge, within `NumberRange` (webforms._number_validators)."""
     def read(posted: Posted, values: dict[str, Any]) -> None:
         raw = posted.get(name)
         if raw is None and not required:
             return
+        text = number_text(raw) if isinstance(raw, str) else None
+        if text is None:
+            raise Unsure
         try:
-            number = Decimal(raw)
+            number = Decimal(text)
         except (InvalidOperation, ValueError, TypeError):
             raise Unsure from None
         if not number.is_finite() or number.copy_abs() >= NUMBER_LIMIT:  # webforms._finite
@@ -117,20 +122,27 @@ def _number(name: str, required: bool, low: Any, high: Any) -> Reader:
     return read
 
 
-def _moment(name: str, kind: str, required: bool, formats: tuple[str, ...],
-            convert: Callable[[dt.datetime], Any]) -> Reader:
-    """DateField / TimeField / DateTimeLocalField: the first format that parses."""
+def _moment(item: Item, formats: tuple[str, ...], convert: Callable[[dt.datetime], Any]) -> Reader:
+    """AsciiDateField / AsciiTimeField / AsciiDateTimeField: the first format that parses, full-width digits
+    read as ASCII; a date within the item's window (webforms._in_window)."""
+    name, kind, required = item.id, item.kind, item.required
+
     def read(posted: Posted, values: dict[str, Any]) -> None:
         raw = posted.get(name)
         if raw is None and not required:
             return
-        if raw is None:
+        text = moment_text(raw) if raw is not None else None
+        if text is None:
             raise Unsure
         for fmt in formats:
             try:
-                parsed = convert(dt.datetime.strptime(raw, fmt))
+                parsed = convert(dt.datetime.strptime(text, fmt))
             except ValueError:
                 continue
+            if kind != "time":
+                low, high = date_window(item)
+                if not low <= (parsed.date() if kind == "datetime" else parsed) <= high:
+                    raise Unsure
             _put(values, name, _plain(parsed, kind))
             return
         raise Unsure
@@ -176,7 +188,7 @@ def readers(item: Item) -> list[Reader]:
     if kind == "number":
         return [_number(name, required, item.min, item.max)]
     if kind in MOMENTS:
-        return [_moment(name, kind, required, MOMENTS[kind], CONVERT[kind])]
+        return [_moment(item, MOMENTS[kind], CONVERT[kind])]
     if kind == "choice" and item.multiple:
         return [_multiple(name, frozenset(item.options), required)]
     if kind == "choice":
@@ -220,11 +232,13 @@ def _posted(compiled: _Compiled, values: dict[str, Any]) -> Posted:
         if shape is None:  # an unknown item, a register (or an item id too odd to be sure)
             raise Unsure
         if shape:
-            if type(value) is not list or not all(type(v) is str for v in value):
+            if type(value) is not list or not all(type(v) is str and not has_surrogate(v) for v in value):
                 raise Unsure
-            posted[name] = value
+            posted[name] = [clean_text(v) for v in value]
         elif type(value) is str:
-            posted[name] = value
+            if has_surrogate(value):
+                raise Unsure  # formdata_of names the field
+            posted[name] = clean_text(value)  # as formdata_of does
         elif type(value) in (int, float):  # not bool: formdata_of posts True as "True" (or "ok"/"yes")
             posted[name] = str(value)
         else:

@@ -18,13 +18,13 @@ from . import db, handover, records
 from .access import requires
 from .catalogue import catalogue
 from .errors import zh_abort
+from .inputs import canonical_uid, clean_text, has_surrogate
 from .models import Draft, Revision, Submission, utcnow
 from .photos import store_uploads
 from .security import csrf
 from .webforms import BLANK_ROWS, RecordForm, form_class, values_of
 
 bp = Blueprint("fill", __name__)
-UID_LENGTH = 36
 MAX_DRAFT_FIELDS = 5000
 EXPIRED = "页面已过期,内容已保留,请再次点击提交。"
 INVALID = "有未填写或填写有误的项目,请按红色提示修改。"
@@ -36,13 +36,6 @@ def invalid(field: Any) -> dict[str, str]:
     if not field.errors:
         return {}
     return {"aria-invalid": "true", "aria-describedby": f"{field.id}-error"}
-
-
-def valid_uid(uid: str) -> bool:
-    try:
-        return str(uuid.UUID(uid)) == uid.lower() and len(uid) == UID_LENGTH
-    except ValueError:
-        return False
 
 
 def get_form(form_id: str) -> Form:
@@ -119,7 +112,7 @@ def render_fill(form: Form, wtform: RecordForm, *, status: int = 200, error: str
 @requires("staff")
 def new(form_id: str):
     form = get_form(form_id)
-    uid = request.args.get("draft", "")
+    uid = canonical_uid(request.args.get("draft", "")) or request.args.get("draft", "")
     if uid:
         draft = db.session().scalar(select(Draft).where(Draft.uid == uid, Draft.user_id == current_user.id,
                                                         Draft.form_id == form.id))
@@ -139,10 +132,8 @@ def new(form_id: str):
 def submit(form_id: str):
     form = get_form(form_id)
     formdata = MultiDict(request.form)
-    uid = formdata.get("submission_id", "")
-    if not valid_uid(uid):
-        uid = str(uuid.uuid4())
-        formdata.setlist("submission_id", [uid])
+    uid = canonical_uid(formdata.get("submission_id")) or str(uuid.uuid4())
+    formdata.setlist("submission_id", [uid])
     upload_error = store_uploads(form, formdata, uid)
     wtform = build(form, formdata, blank_rows=1)
     if upload_error or not wtform.validate():
@@ -169,13 +160,16 @@ def submit(form_id: str):
 @requires("staff")
 def save_draft(uid: str):
     """Autosave: the page sends every field as typed ([name, value] pairs) with the CSRF header."""
-    body = request.get_json(silent=True) or {}
-    form = get_form(str(body.get("form", "")))
+    uid = canonical_uid(uid) or ""
+    body = request.get_json(silent=True)
+    body = body if isinstance(body, dict) else {}
+    form = get_form(body["form"] if isinstance(body.get("form"), str) else "")
     fields = body.get("fields")
-    if not valid_uid(uid) or not isinstance(fields, list) or len(fields) > MAX_DRAFT_FIELDS or not all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in fields):
+    if not uid or not isinstance(fields, list) or len(fields) > MAX_DRAFT_FIELDS or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) and not has_surrogate(x) for x in p)
+            for p in fields):
         return jsonify({"error": "草稿格式不正确"}), 400
-    fields = [[n, v] for n, v in fields if n not in ("csrf_token", "submission_id")]
+    fields = [[clean_text(n), clean_text(v)] for n, v in fields if n not in ("csrf_token", "submission_id")]
     now = utcnow()
     with db.write() as w:
         if w.scalar(select(Submission.id).where(Submission.uid == uid)) is not None:
@@ -195,7 +189,7 @@ def save_draft(uid: str):
     return jsonify({"saved": catalogue().local(now).strftime("%H:%M:%S")})
 
 
-@bp.post("/drafts/<uid>/discard")
+@bp.post("/drafts/<uid:uid>/discard")
 @requires("staff")
 def discard_draft(uid: str):
     with db.write() as w:

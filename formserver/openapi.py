@@ -9,7 +9,8 @@ from typing import Any
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 from handbook.model import Form, Item
 
-from .webforms import MAX_ROWS, TEXT_MAX, TEXTAREA_MAX
+from .inputs import NUMBER_PATTERN
+from .webforms import DATE_EARLIEST, DATE_LATEST, MAX_ROWS, NUMBER_LIMIT, TEXT_MAX, TEXTAREA_MAX
 
 
 def item_schema(item: Item) -> dict[str, Any]:
@@ -20,17 +21,22 @@ def item_schema(item: Item) -> dict[str, Any]:
     elif kind == "yesno":
         schema = {"enum": list(YESNO_VALUES)}
     elif kind == "number":
-        schema = {"type": "number"}
+        number: dict[str, Any] = {"type": "number"}
         if item.min is not None:
-            schema["minimum"] = item.min
+            number["minimum"] = item.min
+        else:
+            number["exclusiveMinimum"] = -int(NUMBER_LIMIT)
         if item.max is not None:
-            schema["maximum"] = item.max
-    elif kind == "date":
-        schema = {"type": "string", "format": "date"}
+            number["maximum"] = item.max
+        else:
+            number["exclusiveMaximum"] = int(NUMBER_LIMIT)
+        schema = {"anyOf": [number, {"type": "string", "pattern": NUMBER_PATTERN}],
+                  "description": NUMBER_TEXT}
+    elif kind in ("date", "datetime"):
+        schema = {"type": "string", "pattern": DATE_PATTERN if kind == "date" else DATETIME_PATTERN,
+                  "description": f"{MOMENT_TEXT};{_window_text(item)}"}
     elif kind == "time":
-        schema = {"type": "string", "pattern": r"^\d{2}:\d{2}$"}
-    elif kind == "datetime":
-        schema = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$"}
+        schema = {"type": "string", "pattern": TIME_PATTERN, "description": MOMENT_TEXT}
     elif kind == "choice" and item.multiple:
         schema = {"type": "array", "items": {"enum": item.options}, "uniqueItems": True}
     elif kind == "choice":
@@ -43,8 +49,24 @@ def item_schema(item: Item) -> dict[str, Any]:
         schema = {"type": "string", "maxLength": item.max_length or (TEXTAREA_MAX if kind == "textarea" else TEXT_MAX)}
     schema["title"] = item.label
     if item.help:
-        schema["description"] = item.help
+        schema["description"] = f"{item.help}({schema['description']})" if "description" in schema else item.help
     return schema
+
+
+# Numbers, dates and times as formserver.inputs reads them: full-width digits (Chinese input methods) are
+# read as ASCII; `1_000`, thousands separators and digits of other scripts are not numbers.
+_D = "[0-9０-９]"
+DATE_PATTERN = f"^{_D}{{4}}[-－]{_D}{{1,2}}[-－]{_D}{{1,2}}$"
+TIME_PATTERN = f"^{_D}{{1,2}}[:：]{_D}{{1,2}}$"
+DATETIME_PATTERN = f"^{_D}{{4}}[-－]{_D}{{1,2}}[-－]{_D}{{1,2}}[T ]{_D}{{1,2}}[:：]{_D}{{1,2}}$"
+NUMBER_TEXT = "数字,或写成文字的十进制数(可用全角数字;不接受 1_000、千位分隔符和其他文字的数字)"
+MOMENT_TEXT = "可用全角数字"
+
+
+def _window_text(item: Item) -> str:
+    if item.earliest or item.latest:
+        return f"日期范围 {item.earliest or DATE_EARLIEST} 至 {item.latest or DATE_LATEST}(相对填表当天)"
+    return "日期须在服务器设定的范围内(默认填表当天前 2 年至后 1 年)"
 
 
 def _object(items: Iterable[Item]) -> dict[str, Any]:
@@ -118,7 +140,8 @@ def openapi_document(forms: Iterable[Form]) -> dict[str, Any]:
                 "401": unauthorized}}},
             "/forms/{form_id}": {"get": {
                 "summary": "表单定义",
-                "parameters": [{"name": "form_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [{"name": "form_id", "in": "path", "required": True,
+                                "schema": {"enum": [form.id for form in forms]}}],
                 "responses": {"200": {"description": "表单定义(与 checklists/ 中的定义相同)",
                                       "content": {"application/json": {"schema": {"type": "object"}}}},
                               "401": unauthorized, "404": _error("没有这个表单")}}},

@@ -16,6 +16,7 @@ from handbook.model import Form
 from . import db, records
 from .access import requires
 from .errors import zh_abort
+from .inputs import canonical_uid
 from .models import Photo, Submission
 
 bp = Blueprint("photos", __name__)
@@ -104,18 +105,18 @@ def store_uploads(form: Form, formdata: MultiDict, submission_uid: str) -> str:
 @requires("staff")
 def upload():
     upload = request.files.get("file")
-    uid = request.form.get("submission_id", "")
+    uid = canonical_uid(request.form.get("submission_id"))
     item = request.form.get("item", "")[:64]
-    if upload is None or not uid or not item:
+    if upload is None or uid is None or not item:
         return jsonify({"error": "缺少照片或表单信息"}), 400
     try:
-        photo = save(upload, uid[:36], item)
+        photo = save(upload, uid, item)
     except PhotoError as error:
         return jsonify({"error": error.message}), error.status
     return jsonify({"id": photo.uid, "url": f"/photos/{photo.uid}", "size": photo.size}), 201
 
 
-@bp.get("/photos/<uid>")
+@bp.get("/photos/<uid:uid>")
 @requires("staff")
 def show(uid: str):
     session = db.session()

@@ -88,7 +88,7 @@ def _revision(submission: Submission, number: int | None) -> Revision:
     return revision
 
 
-@bp.get("/records/<uid>")
+@bp.get("/records/<uid:uid>")
 @requires("staff")
 def detail(uid: str):
     submission = load(uid)
@@ -120,7 +120,7 @@ def print_values(form: Form, submission: Submission, revision: Revision) -> dict
     return values
 
 
-@bp.get("/records/<uid>.pdf")
+@bp.get("/records/<uid:uid>.pdf")
 @requires("staff")
 def pdf(uid: str):
     submission = load(uid)
@@ -134,7 +134,7 @@ def pdf(uid: str):
                     headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
-@bp.route("/records/<uid>/correct", methods=["GET", "POST"])
+@bp.route("/records/<uid:uid>/correct", methods=["GET", "POST"])
 @requires("staff")
 @csrf.exempt  # validated by the form itself, so an expired token re-renders with the typing kept
 def correct(uid: str):
@@ -179,13 +179,13 @@ def correct(uid: str):
     return redirect(url_for("review.detail", uid=submission.uid), code=303)
 
 
-@bp.post("/records/<uid>/delete")
+@bp.post("/records/<uid:uid>/delete")
 @requires("supervisor")
 def delete(uid: str):
     return _set_deleted(uid, True)
 
 
-@bp.post("/records/<uid>/restore")
+@bp.post("/records/<uid:uid>/restore")
 @requires("supervisor")
 def restore(uid: str):
     return _set_deleted(uid, False)

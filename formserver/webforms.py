@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
@@ -32,11 +33,14 @@ from wtforms import (
     TimeField,
 )
 from wtforms import Form as PlainForm
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, StopValidation
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from handbook import datebounds
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 from handbook.model import Form, Item
+
+from .inputs import SURROGATE_MESSAGE, clean_text, has_surrogate, moment_text, number_text
 
 REQUIRED = "此项必填"
 FAULT_NOTE = "选“异常”时请写明位置、情况和处理结果"
@@ -47,6 +51,65 @@ TEXTAREA_MAX = 5000
 DATE_FORMAT = "%Y-%m-%d"  # WTForms' defaults for DateField and TimeField, named for formserver.fastvalues
 TIME_FORMAT = "%H:%M"
 DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M")
+
+
+class NumberField(DecimalField):
+    """A decimal number as typed, full-width digits read as ASCII; `1_000`, digits of other scripts, NaN and
+    Infinity are not numbers here (Python's Decimal would take them)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist and valuelist[0].strip():
+            text = number_text(valuelist[0])
+            if text is None:
+                self.data = None
+                raise ValueError(self.gettext("Not a valid decimal value."))
+            valuelist = [text]
+        super().process_formdata(valuelist)
+
+
+class _AsciiMoment:
+    """Date and time fields read full-width digits and separators as ASCII; any other non-ASCII character
+    makes the value unreadable (strptime would read Arabic-Indic digits, say)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata([t if (t := moment_text(v)) is not None else "?" for v in valuelist])
+
+
+class AsciiDateField(_AsciiMoment, DateField):
+    pass
+
+
+class AsciiTimeField(_AsciiMoment, TimeField):
+    pass
+
+
+class AsciiDateTimeField(_AsciiMoment, DateTimeLocalField):
+    pass
+
+
+DATE_EARLIEST, DATE_LATEST = "-2y", "+1y"  # defaults of the DATE_EARLIEST / DATE_LATEST settings
+
+
+def date_window(item: Item) -> tuple[dt.date, dt.date]:
+    """The first and last day a date (or datetime) item accepts today: its own `min`/`max`, else the server's
+    DATE_EARLIEST / DATE_LATEST, resolved against the centre's clock."""
+    catalogue = current_app.extensions.get("catalogue")  # absent only in unit tests of the fields
+    today = catalogue.now().date() if catalogue else dt.date.today()
+    config = current_app.config
+    low = datebounds.resolve(item.earliest or config.get("DATE_EARLIEST", DATE_EARLIEST), today)
+    high = datebounds.resolve(item.latest or config.get("DATE_LATEST", DATE_LATEST), today)
+    return low or dt.date.min, high or dt.date.max
+
+
+def _in_window(item: Item) -> Callable:
+    def validate(form, field) -> None:
+        if field.data is None:
+            return
+        day = field.data.date() if isinstance(field.data, dt.datetime) else field.data
+        low, high = date_window(item)
+        if not low <= day <= high:
+            raise StopValidation(f"日期须在 {low.isoformat()} 到 {high.isoformat()} 之间")
+    return validate
 
 
 class ZhMeta:
@@ -83,6 +146,11 @@ def _blank(value: Any) -> bool:
 
 def _presence(item: Item) -> list:
     return [InputRequired(message=REQUIRED)] if item.required else [Optional()]
+
+
+def _text_presence(item: Item) -> list:
+    # Not InputRequired: a required text of only spaces would pass it and then be stored as nothing.
+    return [DataRequired(message=REQUIRED)] if item.required else [Optional()]
 
 
 def _check_note(check_id: str) -> Callable:
@@ -151,17 +219,19 @@ def item_fields(item: Item) -> dict[str, Field]:
     if kind == "yesno":
         field = RadioField(label, choices=dict(YESNO_VALUES), validators=_presence(item))
     elif kind in ("text", "person", "signature"):
-        field = StringField(label, validators=[*_presence(item), Length(max=item.max_length or TEXT_MAX)])
+        field = StringField(label, validators=[*_text_presence(item), Length(max=item.max_length or TEXT_MAX)])
     elif kind == "textarea":
-        field = TextAreaField(label, validators=[*_presence(item), Length(max=item.max_length or TEXTAREA_MAX)])
+        field = TextAreaField(label, validators=[*_text_presence(item),
+                                                 Length(max=item.max_length or TEXTAREA_MAX)])
     elif kind == "number":
-        field = DecimalField(label, places=None, validators=_number_validators(item))
+        field = NumberField(label, places=None, validators=_number_validators(item))
     elif kind == "date":
-        field = DateField(label, format=DATE_FORMAT, validators=_presence(item))
+        field = AsciiDateField(label, format=DATE_FORMAT, validators=[*_presence(item), _in_window(item)])
     elif kind == "time":
-        field = TimeField(label, format=TIME_FORMAT, validators=_presence(item))
+        field = AsciiTimeField(label, format=TIME_FORMAT, validators=_presence(item))
     elif kind == "datetime":
-        field = DateTimeLocalField(label, format=list(DATETIME_FORMATS), validators=_presence(item))
+        field = AsciiDateTimeField(label, format=list(DATETIME_FORMATS), validators=[*_presence(item),
+                                                                                    _in_window(item)])
     elif kind == "choice" and item.multiple:
         field = SelectMultipleField(label, choices={o: o for o in item.options}, widget=ListWidget(prefix_label=False),
                                     option_widget=CheckboxInput(),
@@ -217,7 +287,7 @@ def _plain(value: Any, kind: str) -> Any:
     if isinstance(value, dt.time):
         return value.strftime("%H:%M")
     if isinstance(value, str):
-        value = value.replace("\r\n", "\n")
+        value = clean_text(value).replace("\r\n", "\n")
         return value.strip() if kind != "textarea" else value.rstrip()
     return value
 
@@ -298,11 +368,27 @@ def _pairs(items: Iterable[Item], values: Mapping[str, Any], prefix: str, errors
             if isinstance(value, dict):
                 errors.setdefault(prefix + name, []).append("不应为对象")
                 continue
-            for v in value if isinstance(value, list) else [value]:
-                yield prefix + name, _as_text(v, item.kind)
+            texts = [clean_text(_as_text(v, item.kind)) for v in (value if isinstance(value, list) else [value])]
+            if any(has_surrogate(t) for t in texts):
+                errors.setdefault(prefix + name, []).append(SURROGATE_MESSAGE)
+                continue
+            for text in texts:
+                yield prefix + name, text
     for name in values:
         if name not in known:
             errors.setdefault(prefix + name, []).append("表单中没有这一项")
+
+
+def value_names(form: Form) -> list[str]:
+    """The top-level names a form's values may have (a check item has its note and photos beside it)."""
+    return [name for item in form.all_items()
+            for name in [item.id] + ([f"{item.id}_note", f"{item.id}_photos"] if item.kind == "check" else [])]
+
+
+def max_keys(form: Form) -> int:
+    """How many top-level keys a post of the form's values may have: its names, and room for some mistakes
+    to be named one by one; more is refused at once, unread."""
+    return len(value_names(form)) + 50
 
 
 def formdata_of(form: Form, values: Mapping[str, Any], submission_id: str = "") -> MultiDict:

@@ -38,7 +38,13 @@ def flask_app() -> Flask:
 
 
 def texts(limit: int) -> list[Any]:
-    return ["张三", "", "   ", " 张三 ", "第一行\r\n第二行  ", "x" * limit, "x" * (limit + 1), " " * (limit + 5), 123]
+    return ["张三", "", "   ", " 张三 ", "第一行\r\n第二行  ", "x" * limit, "x" * (limit + 1), " " * (limit + 5), 123,
+            *NASTY]
+
+
+# Control, bidi and surrogate characters (formserver.inputs), and what must survive them: ZWJ emoji.
+NASTY = ["\u202egnp.exe", "a\x00b", "\x9f", "\u202e", " \u200f ", "\ud800", "张\udfff三", "👨\u200d👩\u200d👧",
+         "a\ufeffb"]
 
 
 def candidates(item: Item) -> list[Any]:
@@ -55,14 +61,17 @@ def candidates(item: Item) -> list[Any]:
     if kind == "number":
         bounds = [b for b in (item.min, item.max) if b is not None]
         return [3, 0, -1, 1.5, "5", " 5 ", "5.0", "1e2", "NaN", "Infinity", "-Infinity", "", "abc", "1_0", True,
+                "５", "１２．５", "－３", "٣", "1,000", "1_000", "\ud800",
                 10 ** 20, "1e1000000", "-1e15", 999999999999999, "0e20", "0.1", "-0", *bounds,
                 *(b - 1 for b in bounds), *(b + 1 for b in bounds), *(b + 0.5 for b in bounds)]
     if kind == "date":
-        return ["2026-11-23", "2026-1-5", "2026-02-30", "", " 2026-11-23", "2026/11/23", "20261123"]
+        return ["2026-11-23", "2026-1-5", "2026-02-30", "", " 2026-11-23", "2026/11/23", "20261123",
+                "２０２６-11-23", "0001-01-01", "9999-12-31", "٢٠٢٦-11-23", "\ud800"]
     if kind == "time":
-        return ["09:30", "9:5", "24:00", "", "09:30:00", " 09:30", "23:59"]
+        return ["09:30", "9:5", "24:00", "", "09:30:00", " 09:30", "23:59", "０９:３０", "٠٩:30"]
     if kind == "datetime":
-        return ["2026-11-23T09:30", "2026-11-23 09:30", "2026-11-23", "", "2026-11-23T9:5", "2026-11-23T24:00"]
+        return ["2026-11-23T09:30", "2026-11-23 09:30", "2026-11-23", "", "2026-11-23T9:5", "2026-11-23T24:00",
+                "２０２６-11-23T09:30", "0001-01-01T00:00", "9999-12-31T23:59"]
     if kind == "choice" and item.multiple:
         first = item.options[0]
         return [[first], item.options[:2], [], [""], ["", first], [first, first], ["不存在"], [" " + first]]
@@ -94,12 +103,12 @@ def judged(form: Form, values: dict[str, Any]) -> tuple[dict[str, Any] | None, d
     posted values."""
     uid = str(uuid.uuid4())
     digest = definition_digest(form)
-    quick = quick_values(form, digest, values, uid)
-    try:
-        formdata = formdata_of(form, values, uid)
-    except ValuesError:
-        return quick, None
-    with flask_app().test_request_context():
+    with flask_app().test_request_context():  # date items' window reads the app's settings
+        quick = quick_values(form, digest, values, uid)
+        try:
+            formdata = formdata_of(form, values, uid)
+        except ValuesError:
+            return quick, None
         wtform = form_class(form, digest)(formdata=formdata, meta={"csrf": False})
         return quick, values_of(wtform, form) if wtform.validate() else None
 

@@ -157,7 +157,7 @@ def _regulation(regulation_id: str):
     return next((r for r in catalogue().handbook.regulations if r.id == regulation_id), None)
 
 
-@bp.get("/attempts/<uid>")
+@bp.get("/attempts/<uid:uid>")
 @requires("staff")
 def attempt(uid: str):
     attempt = load_attempt(uid)
@@ -171,7 +171,7 @@ def attempt(uid: str):
                            right=[q for q in attempt.questions if correct.get(q["id"])], **common)
 
 
-@bp.post("/attempts/<uid>")
+@bp.post("/attempts/<uid:uid>")
 @requires("staff")
 def submit(uid: str):
     attempt = load_attempt(uid)
