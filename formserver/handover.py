@@ -1,10 +1,13 @@
-"""Handovers: carried-over items, no-handover conditions and overrides, both sides confirming.
+"""Handovers: carried-over items, no-handover conditions and a supervisor taking over, both sides confirming.
 
 Every rule comes from checklists/rules/handover.yaml (`hb.rules.handover`): which yes/no items block the
-handover, who may override, which person items name both sides, whether open corrective actions are listed.
+handover, which person items name both sides, whether open corrective actions are listed, and `takeover`: who
+may take over the duty when a condition cannot be removed in time (KF-11.16), for which conditions. Nothing
+else lets a blocked handover go ahead: there is no release with a reason, because no clause allows one.
 `followup` opens the Handover row and the carried items when the form is submitted; this module shows them,
-lets the incoming person confirm, a supervisor override with a written reason, and anyone of the team close
-an item with a note. Times are the server's clock.
+lets the incoming person confirm, a supervisor take over (signing as the outgoing party: the record gets a
+new revision naming them, the audit log a handover_takeover), and anyone of the team close an item with a
+note. Times are the server's clock.
 """
 
 from __future__ import annotations
@@ -25,11 +28,12 @@ from .access import requires
 from .catalogue import catalogue
 from .errors import zh_abort
 from .followup import CARRY_STEPS, CORRECTIVE, HANDOVER, blockers_of, carried_cases
+from .formdefs import version_form
 from .models import ROLES, Case, CaseStep, Handover, Submission, User, utcnow
 
 bp = Blueprint("handover", __name__, url_prefix="/handover")
 STATES = {"blocked": "未完成交接", "awaiting": "待接班确认", "completed": "已完成"}
-MIN_REASON = 5  # characters: an override must say why, not just "ok"
+MIN_NOTE = 5  # characters: a takeover records the condition taken over and how it stands, not just "ok"
 MAX_TEXT = 1000
 LIST_LIMIT = 100
 INHERITED_LIMIT = 200
@@ -162,9 +166,41 @@ def render_detail(handover: Handover, *, error: str = "", reason: str = "", reas
         record_visible=records.may_see(user, handover.submission),
         may_correct=records.may_correct(user, handover.submission),
         blockers=blocker_rows(rules, form, handover.blockers), opened=opened, handed=handed,
-        item_handovers=handovers_of(opened + handed), override_role=ROLES.get(rules.override_by, rules.override_by),
-        may_confirm=handover.state == "awaiting" and is_incoming(user, handover) and user.id != handover.outgoing_id,
-        may_override=handover.state == "blocked" and user.at_least(rules.override_by)), status
+        item_handovers=handovers_of(opened + handed), takeover=rules.takeover, takeover_role=takeover_role(rules),
+        takeover_refusal=takeover_refusal(rules, user, handover) if handover.state == "blocked" else "",
+        may_confirm=handover.state == "awaiting" and may_confirm(user, handover)), status
+
+
+def may_confirm(user: User, handover: Handover) -> bool:
+    """Only the incoming person, and never whoever handed over (the outgoing person or the one who took over)."""
+    return is_incoming(user, handover) and user.id not in (handover.outgoing_id, handover.override_by_id)
+
+
+def takeover_role(rules: HandoverRules) -> str:
+    """The name of the role that takes over, as the regulations call it (organisation.yaml: 客服主管)."""
+    if rules.takeover is None:
+        return ""
+    named = catalogue().handbook.organisation.roles.get(rules.takeover.by)
+    return named.name if named else ROLES.get(rules.takeover.by, rules.takeover.by)
+
+
+def takeover_refusal(rules: HandoverRules, user: User, handover: Handover) -> str:
+    """Why `user` may not take over this blocked handover now; '' when they may."""
+    t = rules.takeover
+    if t is None:
+        return "本中心的交接班规则没有规定由主管接替交班:情形消除后由交班人更正交接班记录,再交接。"
+    role = takeover_role(rules)
+    if not user.at_least(t.by):
+        return f"只有{role}及以上可以接替交班。"
+    uncovered = [b.label for b in blocker_rows(rules, _form(), [i for i in handover.blockers if i not in t.conditions])]
+    if uncovered:
+        return (f"“{'、'.join(uncovered)}”不能由{role}接替交班解决:须安排顶班人接班(或情形消除)后,"
+                "由交班人更正交接班记录,再交接。")
+    if user.id == handover.outgoing_id:
+        return f"您是这次交接的交班人,须由另一位{role}接替。"
+    if is_incoming(user, handover):
+        return "您是这次交接的接班人,不能同时接替交班。"
+    return ""
 
 
 @bp.get("/<int:handover_id>")
@@ -175,8 +211,10 @@ def detail(handover_id: int):
 
 def _blocked_message(handover: Handover) -> str:
     names = "、".join(b.label for b in blocker_rows(handover_rules(), _form(), handover.blockers))
-    return (f"存在不得交接班的情形:{names}。交班人应继续值守并报告客服主管;情形消除后由交班人更正交接班记录,"
-            "或由主管写明理由放行后,才能确认接班。")
+    rules = handover_rules()
+    then = (f",或由{takeover_role(rules)}接替交班人员值守、以交班人身份签字" if rules.takeover else "")
+    return (f"存在不得交接班的情形:{names}。交班人应继续值守并报告客服主管;情形消除后由交班人更正交接班记录"
+            f"{then}后,才能确认接班。")
 
 
 @bp.post("/<int:handover_id>/confirm")
@@ -184,7 +222,7 @@ def _blocked_message(handover: Handover) -> str:
 def confirm(handover_id: int):
     handover = _load(handover_id)
     user = current_user.user
-    if not is_incoming(user, handover) or user.id == handover.outgoing_id:
+    if not may_confirm(user, handover):
         zh_abort(403, f"只有接班人“{handover.incoming_name}”本人登录后才能确认接班。")
     if handover.state == "blocked":
         return render_detail(handover, error=_blocked_message(handover), status=409)
@@ -203,45 +241,77 @@ def confirm(handover_id: int):
     return redirect(url_for("handover.detail", handover_id=handover.id), code=303)
 
 
-@bp.post("/<int:handover_id>/override")
-@requires("staff")  # the least role is the rules' override_by, checked below (a centre may change it)
-def override(handover_id: int):
+@bp.post("/<int:handover_id>/takeover")
+@requires("staff")  # the least role is the rules' takeover.by, checked below (a centre may change it)
+def take_over(handover_id: int):
+    """KF-11.16: a condition that cannot be removed in time is taken over by a supervisor, who takes over the duty
+    from the outgoing person and signs the handover record as the outgoing party; then the incoming person
+    confirms as usual. Recorded as such: the Handover row (who, when, the note), a new revision of the record
+    (交班人 and their signature: the supervisor), the audit log (handover_takeover)."""
     handover = _load(handover_id)
     rules, user = handover_rules(), current_user.user
-    if not user.at_least(rules.override_by):
-        zh_abort(403, f"只有{ROLES.get(rules.override_by, rules.override_by)}及以上可以放行不得交接班的情形。")
-    reason = request.form.get("reason", "").strip()[:MAX_TEXT]
+    note = request.form.get("note", "").strip()[:MAX_TEXT]
+    if rules.takeover is None or not user.at_least(rules.takeover.by):
+        zh_abort(403, takeover_refusal(rules, user, handover))
     if handover.state != "blocked":
-        return render_detail(handover, error="这次交接班没有被阻止,无需放行。", reason=reason, status=409)
-    if len(reason) < MIN_REASON:
-        return render_detail(handover, error=f"请写明放行理由(至少 {MIN_REASON} 个字)。", reason=reason,
+        return render_detail(handover, error="这次交接班没有被阻止,无需接替。", reason=note, status=409)
+    if refusal := takeover_refusal(rules, user, handover):
+        return render_detail(handover, error=refusal, reason=note, status=409)
+    if len(note) < MIN_NOTE:
+        return render_detail(handover, error=f"请写明接替的情形和经过(至少 {MIN_NOTE} 个字)。", reason=note,
                              reason_error=True, status=400)
     now = utcnow()
-    with db.write() as w:
-        done = w.execute(update(Handover).where(Handover.id == handover.id, Handover.state == "blocked")
-                         .values(state="awaiting", override_by_id=user.id, override_at=now,
-                                 override_reason=reason)).rowcount
-        if done == 1:
-            audit.record(w, user, "handover_override", handover.submission.uid, handover=handover.id,
-                         reason=reason, blockers=list(handover.blockers))
+    try:
+        with db.write() as w:
+            done = w.execute(update(Handover).where(Handover.id == handover.id, Handover.state == "blocked")
+                             .values(state="awaiting", override_by_id=user.id, override_at=now,
+                                     override_reason=note)).rowcount
+            if done == 1:
+                outgoing = _sign_as_outgoing(w, rules, user, handover, note)
+                audit.record(w, user, "handover_takeover", handover.submission.uid, handover=handover.id,
+                             note=note, blockers=list(handover.blockers), outgoing=outgoing,
+                             ref=list(rules.takeover.refs))
+    except records.Conflict as conflict:
+        db.session().refresh(handover)
+        return render_detail(handover, error=conflict.message, reason=note, status=409)
     if done != 1:
         db.session().refresh(handover)
-        return render_detail(handover, error="交接班状态刚刚变了,请查看后重试。", reason=reason, status=409)
-    flash("已放行,等待接班人确认")
+        return render_detail(handover, error="交接班状态刚刚变了,请查看后重试。", reason=note, status=409)
+    flash("已由您接替交班,等待接班人确认")
     return redirect(url_for("handover.detail", handover_id=handover.id), code=303)
+
+
+def _sign_as_outgoing(w: Session, rules: HandoverRules, user: User, handover: Handover, note: str) -> str:
+    """The record as a new revision with `user` as the outgoing person (and their signature where the outgoing
+    person's name stood); the name it replaced."""
+    submission = w.get(Submission, handover.submission_id)
+    revision, current = records.latest_values(w, submission)
+    form = version_form(submission.form_version)
+    before = str(current.get(rules.outgoing) or handover.outgoing.display_name)
+    values = dict(current)
+    values[rules.outgoing] = user.display_name
+    for item in form.all_items():
+        if item.kind == "signature" and current.get(item.id) == before:
+            values[item.id] = user.display_name
+    refs = "、".join(rules.takeover.refs)
+    records.correct(w, user, submission, form, revision.number, values,
+                    f"{takeover_role(rules)}接替交班({refs}):原交班人 {before};{note}"[:MAX_TEXT])
+    return before
 
 
 def recompute(w: Session, user: User, submission: Submission, form: Form, values: dict[str, Any]) -> None:
     """After a correction of a handover record (same transaction): the conditions answered anew decide whether
-    it is still blocked (a supervisor's override stands); the incoming person may have been corrected too; an
-    item the correction adds to the carried ones opens (one it removes stays open until someone closes it)."""
+    it is still blocked (a supervisor's takeover stands for the conditions it may cover, not for one added
+    since); the incoming person may have been corrected too; an item the correction adds to the carried ones
+    opens (one it removes stays open until someone closes it)."""
     rules = catalogue().handbook.rules.handover
     if rules is None or submission.form_id != rules.form:
         return
     handover = w.scalar(select(Handover).where(Handover.submission_id == submission.id))
     if handover is not None and handover.state != "completed":
         blockers = blockers_of(rules, values)
-        state = "blocked" if blockers and handover.override_at is None else "awaiting"
+        covered = set(rules.takeover.conditions) if rules.takeover and handover.override_at is not None else set()
+        state = "blocked" if set(blockers) - covered else "awaiting"
         if (state, blockers) != (handover.state, list(handover.blockers)):
             audit.record(w, user, "handover_recheck", submission.uid, handover=handover.id, state=state,
                          blockers=blockers)

@@ -331,9 +331,10 @@ class CaseStep(Base):
 
 
 class Handover(Base):
-    """A handover between two shifts: blocked while a no-handover condition holds (unless overridden by a
-    supervisor with a written reason), then completed when the incoming person confirms. Both times are the
-    server's clock."""
+    """A handover between two shifts: blocked while a no-handover condition holds (unless a supervisor took over
+    the duty as KF-11.16 allows: override_by/override_at/override_reason are who took over, when, and the note
+    of what was taken over), then completed when the incoming person confirms. Both times are the server's
+    clock."""
 
     __tablename__ = "handovers"
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -22,12 +22,10 @@ def describe_schedule(hb: Handbook, s: Schedule) -> str:
         when = "每班:" + ";".join(f"{shifts[k].name} {'、'.join(v)}" for k, v in s.times.items() if k in shifts)
     elif s.every == "shift_change":
         when = "每次交接班,于交班班次结束时(" + "、".join(f"{x.name} {x.end}" for x in shifts.values()) + ")"
-    elif s.every == "day":
-        when = f"每天 {s.time} 前"
-    elif s.every == "week":
-        when = f"每周{WEEKDAYS[s.weekday][1:]} {s.time} 前"
     else:
-        when = f"每月 {s.day} 日 {s.time} 前"
+        at = "" if s.time == "00:00" else f" {s.time}"  # 00:00: before that day begins
+        day = {"day": "每天", "week": f"每周{WEEKDAYS[s.weekday][1:]}", "month": f"每月 {s.day} 日"}[s.every]
+        when = f"{day}{at} 前" if at else f"{day}前"
     if s.per_area:
         when += ",每个区域各一份"
     if s.grace_minutes:
@@ -60,8 +58,16 @@ def _handover_lines(hb: Handbook, page: str, form: Form) -> list[str]:
     carried = "、".join(c.label for c in rules.carry_over)
     if rules.open_corrective_actions:
         carried += "、未验证的整改事项"
-    return [f"- **不得交接班**:{blocking},任一项为“是”时交接不能完成,须由主管写明理由放行。"
-            f"{_refs(hb, page, rules.refs)}",
+    lines = [f"- **不得交接班**:{blocking},任一项为“是”时交接不能完成;交班人继续值守并报告主管,情形消除后"
+             f"更正记录再交接。{_refs(hb, page, rules.refs)}"]
+    if (t := rules.takeover) is not None:
+        role = hb.organisation.roles.get(t.by)
+        name = role.name if role else STEP_BY.get(t.by, t.by)
+        covered = "、".join(labels.get(c, c) for c in t.conditions)
+        lines.append(f"- **{name}接替交班**:出现{covered}之一、到换班时间仍不能消除的,"
+                     f"由{name}接替交班人员值守、接手处理,以交班人身份签字后与接班人交接;其他情形只能消除后交接。"
+                     f"{_refs(hb, page, t.refs)}")
+    return [*lines,
             f"- **带入下一班**:{carried},列在下一班交接班记录的开头,直到有人写明说明后关闭。",
             "- **交接双方**:交班人提交即签名,接班人登录后确认接班;两者的时间都取服务器时钟。"]
 
@@ -73,7 +79,8 @@ def form_operations(hb: Handbook, form: Form) -> list[str]:
     out: list[str] = []
     for s in rules.schedules:
         if s.form == form.id:
-            out.append(f"- **应交时间**:{describe_schedule(hb, s)}。{_refs(hb, page, s.refs)}")
+            refs = _refs(hb, page, dict.fromkeys(s.refs + s.grace_refs))
+            out.append(f"- **应交时间**:{describe_schedule(hb, s)}。{refs}")
     corrective = rules.workflow("corrective")
     if corrective and any(i.kind == "check" for i in form.all_items() + [c for i in form.all_items()
                                                                            for c in i.columns]):
@@ -102,7 +109,7 @@ def operations_page(hb: Handbook) -> str:
         for s in rules.schedules:
             title = forms[s.form].title if s.form in forms else s.form
             out.append(f"| [{cell(title)}]({link(PAGE, form_page(s.form))}) | {cell(describe_schedule(hb, s))} | "
-                       f"{_refs(hb, PAGE, s.refs)} |")
+                       f"{_refs(hb, PAGE, dict.fromkeys(s.refs + s.grace_refs))} |")
         out.append("")
     for flow in rules.workflows:
         form = forms.get(flow.form)

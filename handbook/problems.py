@@ -66,11 +66,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "workflow-due": ("时限写法不对:{detail}", "写成 due: {{from: accepted, hours: 24}} 或 due: {{from: open, days: 3}}"),
     "report-figure": ("统计项 “{id}” 须写且只写 count、sum、rate 之一", "count: 表单编号;sum 或 rate: [表单编号.项目编号]"),
     "rules-item-kind": ("项目 “{id}” 是{kind},这里只能用{allowed}", "改为引用合适类型的项目"),
-    "rules-uncited": ("{what}没有引用允许它的条款",
-                      "在旁边写 {key}: 条款编号,引用写明{value}的条款;没有这样的条款,先在制度中增加一条并在修订记录中写明理由,"
+    "rules-uncited": ("{what} 没有引用允许它的条款",
+                      "在旁边写 {key}: 条款编号,引用写明“{value}”的条款;没有这样的条款,先在制度中增加一条并在修订记录中写明理由,"
                       "或删去这条规则"),
-    "rules-unstated": ("{what}引用的 {refs} 没有写明{value}",
-                       "改为引用写明{value}的条款;或修订该条款(修订记录写明理由),或把规则改为条款所写的值"),
+    "rules-unstated": ("{what} 引用的 {refs} 没有写明“{value}”",
+                       "改为引用写明“{value}”的条款;或修订该条款(修订记录写明理由),或把规则改为条款所写的值"),
     "no-files": ("目录中没有找到任何{what}", "检查路径是否正确"),
 }
 

@@ -7,6 +7,7 @@ import re
 from .fields import Fields
 from .kinds import ITEM_KINDS
 from .model import WEEKDAYS, Form, Handbook, Item
+from .permits import check_permits
 from .problems import Problem, did_you_mean, make_problem
 from .read_forms import ITEM_ID, _item
 from .rules import (
@@ -23,14 +24,17 @@ from .rules import (
     Schedule,
     SpotCheck,
     Step,
+    Takeover,
     Workflow,
 )
 from .yamlsrc import Mapping, Node
 
-SCHEDULE_KEYS = ("form", "every", "times", "time", "weekday", "day", "per_area", "grace_minutes", "ref")
-HANDOVER_KEYS = ("form", "ref", "blocking", "override_by", "outgoing", "incoming", "carry_over",
+SCHEDULE_KEYS = ("form", "every", "times", "time", "weekday", "day", "per_area", "grace_minutes", "grace_ref",
+                 "ref")
+HANDOVER_KEYS = ("form", "ref", "blocking", "takeover", "outgoing", "incoming", "carry_over",
                  "open_corrective_actions")
-WORKFLOW_KEYS = ("id", "title", "form", "owner", "ref", "due_days", "fields", "steps")
+TAKEOVER_BY = ("supervisor", "manager")
+WORKFLOW_KEYS = ("id", "title", "form", "owner", "ref", "fields", "steps")
 STEP_KEYS = ("id", "name", "by", "fields", "required", "stamp", "person", "due", "ref")
 FIGURE_KEYS = ("id", "label", "unit", "count", "sum", "rate", "good", "person")
 WORKFLOW_ID = re.compile(r"[a-z][a-z0-9-]*")
@@ -80,7 +84,8 @@ def read_schedules(node: Node | None, path: str, problems: list[Problem]) -> lis
         if form is None or every is None:
             continue
         schedules.append(Schedule(form, every, m.line, times, time, WEEKDAYS.index(weekday) if weekday else 0,
-                                  day or 1, f.boolean(m, "per_area"), grace, _refs(f, m), lines))
+                                  day or 1, f.boolean(m, "per_area"), grace, _refs(f, m), lines,
+                                  tuple(v for v, _ in f.text_list(m, "grace_ref", single_ok=True))))
     return schedules
 
 
@@ -116,9 +121,15 @@ def read_handover(node: Node | None, path: str, problems: list[Problem]) -> Hand
             open_when = {k: f.text(ow, k) or "" for k in (ow.items if ow else {})}
         carry.append(CarryOver(item, f.text(c, "label") or "", c.line, f.text(c, "text", False) or "", open_when,
                                _refs(f, c)))
-    override = f.choice(m, "override_by", ("supervisor", "manager"), required=False, default="supervisor")
+    takeover = None
+    if "takeover" in m.items:
+        t = f.mapping(m.items["takeover"], "takeover", ("by", "conditions", "ref"), ("by", "conditions"))
+        by = f.choice(t, "by", TAKEOVER_BY) if t is not None else None
+        if t is not None and by is not None:
+            takeover = Takeover(by, tuple(v for v, _ in f.text_list(t, "conditions", required=True)), t.line,
+                                _refs(f, t), dict(t.key_lines))
     return HandoverRules(f.text(m, "form") or "", f.text(m, "outgoing") or "", f.text(m, "incoming") or "",
-                         blocking, carry, override or "supervisor", f.boolean(m, "open_corrective_actions", True),
+                         blocking, carry, takeover, f.boolean(m, "open_corrective_actions", True),
                          _refs(f, m), path, m.line)
 
 
@@ -141,8 +152,7 @@ def read_workflows(node: Node | None, path: str, problems: list[Problem]) -> tup
             item = _item(f, item_node, "fields", field_ids, "")
             if item is not None:
                 own_fields.append(item)
-        default_days = f.integer(m, "due_days")
-        steps = [s for s in (_step(f, s_node, default_days) for s_node in f.sequence(m, "steps", required=True)) if s]
+        steps = [s for s in (_step(f, s_node) for s_node in f.sequence(m, "steps", required=True)) if s]
         if len(steps) < 2 and m.items.get("steps") is not None:
             f.problem(f.line(m, "steps"), "workflow-steps", id=workflow_id or "", detail="至少要有两个步骤")
         step_ids: dict[str, int] = {}
@@ -176,7 +186,7 @@ def read_workflows(node: Node | None, path: str, problems: list[Problem]) -> tup
     return workflows, spot_checks
 
 
-def _step(f: Fields, node: Node, default_days: int | None) -> Step | None:
+def _step(f: Fields, node: Node) -> Step | None:
     m = f.mapping(node, "steps", STEP_KEYS, ("id", "name"))
     if m is None:
         return None
@@ -189,11 +199,11 @@ def _step(f: Fields, node: Node, default_days: int | None) -> Step | None:
             hours, days = f.integer(d, "hours"), f.integer(d, "days")
             if (hours is None) == (days is None):
                 f.problem(d.line, "workflow-due", detail="hours 与 days 须写且只写一个")
-            total = hours if hours is not None else (days or default_days or 1) * 24
+            total = hours if hours is not None else (days or 1) * 24
             if total is not None and not 0 < total <= 24 * 366:
                 f.problem(d.line, "int-range", field="hours", value=total, low=1, high=24 * 366)
                 total = 24
-            due = Due(f.text(d, "from") or "", total or 24, _refs(f, d))
+            due = Due(f.text(d, "from") or "", total or 24, _refs(f, d), hours is None and days is not None)
     if step_id is None:
         return None
     return Step(step_id, f.text(m, "name") or "", m.line, by or "owner",
@@ -289,6 +299,7 @@ def check_rules(hb: Handbook, rules: Rules, paths: dict[str, str], problems: lis
     path = paths.get("schedules", "")
     for s in rules.schedules:
         c.refs(path, s.lines.get("ref", s.line), s.refs)
+        c.refs(path, s.lines.get("grace_ref", s.line), s.grace_refs)
         form = c.form(path, s.lines.get("form", s.line), s.form)
         for shift in s.times:
             if shift not in hb.organisation.shifts:
@@ -307,6 +318,13 @@ def check_rules(hb: Handbook, rules: Rules, paths: dict[str, str], problems: lis
             for b in h.blocking:
                 c.refs(h.path, b.line, b.refs)
                 c.item(h.path, b.line, form, b.item, ("yesno",))
+        if (t := h.takeover) is not None:
+            c.refs(h.path, t.lines.get("ref", t.line), t.refs)
+            blocking = {b.item for b in h.blocking}
+            for item_id in t.conditions:
+                if item_id not in blocking:
+                    c.problem(h.path, t.lines.get("conditions", t.line), "dangling-ref", what="不得交接班的情形",
+                              ref=item_id, hint=did_you_mean(item_id, blocking))
             for co in h.carry_over:
                 c.refs(h.path, co.line, co.refs)
                 item = c.item(h.path, co.line, form, co.item, ("text", "textarea", "table"))
@@ -370,6 +388,7 @@ def check_rules(hb: Handbook, rules: Rules, paths: dict[str, str], problems: lis
                             c.problem(r.path, at("good", fig.line), "bad-choice", field="good", value=good,
                                       hint=f"(表单 {form_id} 的 {item_id} 没有这个选项)",
                                       allowed="、".join(item.options))
+    check_permits(hb, rules, paths, problems)
     forms_with_flows = [w.form for w in rules.workflows if w.form]
     for form_id in set(forms_with_flows):
         if forms_with_flows.count(form_id) > 1:

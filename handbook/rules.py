@@ -29,8 +29,9 @@ class Schedule:
     day: int = 1  # day of the month (every: month)
     per_area: bool = False
     grace_minutes: int = 0
-    refs: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()  # the clauses it serves; they state its fixed times
     lines: dict[str, int] = field(default_factory=dict)  # key (or "times.<shift>") → line, for problems
+    grace_refs: tuple[str, ...] = ()  # the clauses that permit the grace minutes
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,18 @@ class Blocking:
     refs: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Takeover:
+    """What a clause allows when a no-handover condition cannot be removed in time: `by` (a role) takes over
+    the duty from the outgoing person and signs as the outgoing party. Only for the `conditions` listed."""
+
+    by: str
+    conditions: tuple[str, ...]
+    line: int
+    refs: tuple[str, ...] = ()
+    lines: dict[str, int] = field(default_factory=dict)
+
+
 @dataclass
 class HandoverRules:
     form: str
@@ -59,7 +72,7 @@ class HandoverRules:
     incoming: str  # person item: who takes over
     blocking: list[Blocking]
     carry_over: list[CarryOver]
-    override_by: str = "supervisor"
+    takeover: Takeover | None = None  # None: a blocked handover waits until the conditions are corrected away
     open_corrective_actions: bool = True
     refs: tuple[str, ...] = ()
     path: str = ""
@@ -70,7 +83,8 @@ class HandoverRules:
 class Due:
     start: str  # the step the time runs from
     hours: int
-    refs: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()  # the clauses that set the time limit
+    in_days: bool = False  # written as days (the clause then states days)
 
 
 @dataclass

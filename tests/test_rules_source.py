@@ -4,6 +4,7 @@ with its file, line, code and a Chinese message, like every other source file.""
 from __future__ import annotations
 
 import shutil
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,11 @@ def test_the_real_rules_load(real):
     assert complaint.step("replied").due.hours == 24 and complaint.step("replied").due.start == "accepted"
     assert rules.workflow("corrective").step("done").due.hours == 72
     assert [s.id for s in rules.workflow("corrective").steps] == ["open", "in_progress", "done", "verified"]
-    assert rules.spot_checks[0].percent == 20
+    assert (rules.spot_checks[0].form, rules.spot_checks[0].percent) == ("call-log", 20)  # the day's calls
+    takeover = rules.handover.takeover
+    assert (takeover.by, takeover.refs) == ("supervisor", ("KF-11.16",))
+    assert "taker_unfit" not in takeover.conditions  # only a substitute can take over from an unfit taker
+    assert next(s for s in rules.schedules if s.form == "patrol").grace_refs == ("KF-07.11",)
     assert [f.id for f in rules.report.figures] == ["visits", "tickets", "costs", "complaints", "satisfaction"]
 
 
@@ -78,7 +83,26 @@ CASES = [
     ("workflows", "by: supervisor, fields: [leader_instruction]", "by: boss, fields: [leader_instruction]",
      "bad-choice", "boss"),
     ("workflows", "percent: 20", "percent: 120", "int-range", "120"),
-    ("workflows", "ref: KF-13.23", "ref: KF-13.99", "dangling-ref", "KF-13.99"),
+    ("workflows", "ref: [KF-13.23, KF-13.34]", "ref: [KF-13.99]", "dangling-ref", "KF-13.99"),
+    # a rule that relaxes a clause cites the clause that permits it, and that clause states the value
+    ("schedules", "    grace_ref: KF-07.11\n", "", "rules-uncited", "grace_minutes: 60"),
+    ("schedules", "grace_ref: KF-07.11", "grace_ref: KF-07.2", "rules-unstated", "KF-07.2"),
+    ("schedules", "grace_ref: KF-11.17", "grace_ref: KF-11.99", "dangling-ref", "KF-11.99"),
+    ("schedules", 'late: ["19:00"]', 'late: ["18:30"]', "rules-unstated", "18:30"),
+    ("schedules", 'time: "16:00"', 'time: "17:00"', "rules-unstated", "17:00"),
+    ("schedules", "grace_minutes: 120", "grace_minutes: 90", "rules-unstated", "90 分钟"),
+    ("workflows", "due: {from: open, days: 3, ref: KF-07.12}", "due: {from: open, days: 3}", "rules-uncited", "3 天"),
+    ("workflows", "due: {from: open, days: 3, ref: KF-07.12}", "due: {from: open, days: 5, ref: KF-07.12}",
+     "rules-unstated", "5 天"),
+    ("workflows", "due: {from: accepted, hours: 24, ref: KF-14.30}", "due: {from: accepted, hours: 48, ref: KF-14.30}",
+     "rules-unstated", "48 小时"),
+    ("workflows", "percent: 20", "percent: 10", "rules-unstated", "10 %"),
+    ("workflows", "    owner: assigned\n", "    owner: assigned\n    due_days: 3\n", "unknown-key", "due_days"),
+    ("handover", "  ref: KF-11.16\n", "  ref: KF-11.15\n", "rules-unstated", "KF-11.15"),
+    ("handover", "conditions: [event_unresolved, equipment_switching, preparation_incomplete]",
+     "conditions: [event_unresolved, taker_unfitt]", "dangling-ref", "taker_unfit"),
+    ("handover", "takeover:\n  by: supervisor", "override_by: supervisor\ntakeover:\n  by: supervisor", "unknown-key",
+     "override_by"),
     ("reports", "count: complaint, person: receiver", "count: complaint, person: complainant", "rules-item-kind",
      "complainant"),
     ("reports", "good: [非常满意, 满意]", "good: [非常满意, 很满意]", "bad-choice", "很满意"),
@@ -118,7 +142,8 @@ def test_a_new_schedule_is_data_only(project: Path) -> None:
     """A centre adds a daily visitor-register check by editing the file: no Python involved."""
     path = project / RULES / "schedules.yaml"
     path.write_text(path.read_text(encoding="utf-8") + (
-        '  - form: visitor-register\n    every: day\n    time: "20:00"\n    ref: [KF-09.1]\n'), encoding="utf-8")
+        '  - form: visitor-register\n    every: day\n    time: "22:00"\n    ref: [KF-09.1, KF-13.32]\n'),
+        encoding="utf-8")  # KF-13.32: the desk is open 09:00–22:00, so its register is due at 22:00
     hb, problems = load_handbook(project)
     assert problems == []
     assert hb.rules.schedules[-1].form == "visitor-register"
@@ -132,10 +157,13 @@ def test_the_handbook_states_the_rules_the_server_follows(real):
     ops = pages["forms/operations.md"]
     assert ("| [巡查检查表](patrol.md) | 每班:早班 10:00;中班 19:00;夜班 02:00,每个区域各一份"
             "(逾时 60 分钟内仍算按时)") in ops
-    assert "每周五 16:00 前" in ops and "每月 4 日 18:00 前" in ops
+    assert "每周五 16:00 前" in ops and "| 每月 4 日前 |" in ops  # 每月 4 号前 (KF-15.16): before the 4th begins
     assert "| 回复 | 负责人 | 答复及处理结果,答复客户时间(系统时间) | 受理后 24 小时内 |" in ops
     assert "| 已完成 | 负责人 | 整改结果 | 待整改后 3 天内 |" in ops
     assert "**不得交接班**:重大或紧急事件未处理完" in pages["forms/handover.md"]
+    assert "**客服主管接替交班**:出现重大或紧急事件未处理完" in pages["forms/handover.md"]
+    assert "放行" not in pages["forms/handover.md"] + ops
+    assert "每日服务质量抽查:不少于当日本表的 20 %" in pages["forms/call-log.md"]
     assert "### 投诉处理流程" in pages["forms/complaint.md"]
     assert "在线提交后自动生成整改事项" in pages["forms/patrol.md"]
     assert "## 填写之后" not in pages["forms/lost-tag.md"]  # nothing follows it
@@ -146,6 +174,95 @@ def test_a_changed_rule_changes_the_handbook(project: Path) -> None:
     from handbook.site import build_pages
 
     edit(project, "schedules", 'late: ["19:00"]', 'late: ["18:30", "21:00"]')
+    _, problems = load_handbook(project)
+    assert [(p.code, p.line) for p in problems] == [("rules-unstated", 16)] * 2  # no clause fixes them yet
+    regulation = project / "regulations" / "KF-07-patrol.md"
+    text = regulation.read_text(encoding="utf-8")
+    regulation.write_text(text.replace("{{ shift.late }} 19:00", "{{ shift.late }} 18:30 和 21:00"), encoding="utf-8")
     hb, problems = load_handbook(project)
     assert problems == []
     assert "中班 18:30、21:00" in build_pages(hb)["forms/operations.md"]
+
+
+# -- operating rules that relax a clause: small inline rules files ------------------------------------------
+
+
+def write_rules(project: Path, name: str, text: str) -> None:
+    (project / RULES / f"{name}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def found(project: Path) -> list[tuple[str, int, str]]:
+    _, problems = load_handbook(project)
+    return sorted((p.path, p.line, p.code) for p in problems)
+
+
+def test_grace_and_fixed_times_need_a_clause_that_states_them(project: Path) -> None:
+    write_rules(project, "schedules", """\
+        schedules:
+          - form: patrol
+            every: shift
+            per_area: true
+            times: {early: ["10:00"], night: ["03:00"]}
+            grace_minutes: 45
+            grace_ref: KF-07.11
+            ref: [KF-07.2, KF-07.11]
+          - form: morning-meeting
+            every: day
+            time: "08:00"
+            grace_minutes: 60
+            ref: [KF-03.20]
+          - form: monthly-support-stats
+            every: month
+            day: 4
+            time: "00:00"
+            ref: [KF-15.16]
+        """)
+    path = f"{RULES}/schedules.yaml"
+    # 03:00 and 45 minutes are in no clause; the meeting's 60 minutes cite nothing; 08:00 is KF-03.20's time and
+    # 00:00 the start of the day KF-15.16 names (每月 4 号前): both need no more
+    assert found(project) == [(path, 5, "rules-unstated"), (path, 6, "rules-unstated"), (path, 12, "rules-uncited")]
+
+
+def test_the_message_says_what_is_wrong_and_how_to_fix_it(project: Path, capsys) -> None:
+    from handbook.cli import main
+
+    grace = edit(project, "schedules", "    grace_ref: KF-11.17\n", "") - 1  # the grace_minutes line above it
+    due = edit(project, "workflows", "days: 3, ref: KF-07.12", "days: 3, ref: KF-07.10")
+    assert main(["--root", str(project), "check"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [
+        f"{RULES}/schedules.yaml:{grace}: 表单 handover 的宽限时间 grace_minutes: 30 没有引用允许它的条款 — "
+        "在旁边写 grace_ref: 条款编号,引用写明“30 分钟”的条款;没有这样的条款,"
+        "先在制度中增加一条并在修订记录中写明理由,或删去这条规则",
+        f"{RULES}/workflows.yaml:{due}: 流程 corrective 步骤 “done” 的时限 3 天 引用的 KF-07.10 没有写明“3 天” — "
+        "改为引用写明“3 天”的条款;或修订该条款(修订记录写明理由),或把规则改为条款所写的值",
+        "发现 2 个问题。"]
+
+
+def test_a_deadline_may_be_stated_in_chinese_numerals(project: Path) -> None:
+    regulation = project / "regulations" / "KF-07-patrol.md"
+    text = regulation.read_text(encoding="utf-8")
+    clause = "须在发现后 3 天内整改完成"
+    regulation.write_text(text.replace(clause, "须在发现后三天内整改完成"), encoding="utf-8")
+    assert found(project) == []
+    regulation.write_text(text.replace(clause, "须在发现后 3 个工作日内整改完成"), encoding="utf-8")
+    assert [code for _path, _line, code in found(project)] == ["rules-unstated"]  # working days are not days
+
+
+def test_a_supervisor_takes_over_only_where_a_clause_says_so(project: Path) -> None:
+    base = """\
+        form: handover
+        outgoing: handing_over
+        incoming: taking_over
+        blocking:
+          - {item: event_unresolved, ref: KF-11.11}
+          - {item: taker_unfit, ref: KF-11.14}
+        """
+    write_rules(project, "handover", base)
+    assert found(project) == []  # no takeover: a blocked handover waits until the condition is gone
+    write_rules(project, "handover", base + "takeover: {by: supervisor, conditions: [event_unresolved]}\n")
+    assert found(project) == [(f"{RULES}/handover.yaml", 7, "rules-uncited")]
+    write_rules(project, "handover", base + "takeover: {by: manager, conditions: [event_unresolved], ref: KF-11.16}")
+    assert found(project) == [(f"{RULES}/handover.yaml", 7, "rules-unstated")]  # KF-11.16 names the supervisor
+    write_rules(project, "handover", base + "takeover: {by: supervisor, conditions: [event_unresolved], ref: KF-11.16}")
+    assert found(project) == []

@@ -1,7 +1,8 @@
 """Handovers like the two shifts live them: the incoming shift's form lists what it inherits (unresolved events,
 instructions, shared items, open corrective actions) with each item's history; a no-handover condition blocks
-the incoming person's confirmation until the record is corrected or a supervisor overrides with a reason;
-both times come from the server clock; a carried item stays open, shift after shift, until closed with a note."""
+the incoming person's confirmation until the record is corrected or, as KF-11.16 allows, a supervisor takes
+over the duty and signs as the outgoing party (never for an unfit taker, never as a bare release); both times
+come from the server clock; a carried item stays open, shift after shift, until closed with a note."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from formserver.models import AuditEvent, Case, CaseStep, Handover, utcnow
+from formserver.models import AuditEvent, Case, CaseStep, Handover, Revision, utcnow
 from tests.server_support import create_user, csrf_of, login, patrol_values
 from tests.server_values import page_state, submitted
 
@@ -121,40 +122,69 @@ def test_other_teams_items_are_not_inherited(app, zhang):
     assert guard.get(f"/handover/{handover_id}").status_code == 404
 
 
-# -- blocking, override, confirmation ------------------------------------------------------------
+# -- blocking, a supervisor taking over, confirmation -------------------------------------------
 
 
-def test_blocked_handover_needs_an_override_with_a_reason_then_the_incoming_person_confirms(app, zhang, li, boss):
+def revisions(app, submission_id: int) -> list[Revision]:
+    with app.extensions["db_sessions"]() as session:
+        return list(session.scalars(select(Revision).where(Revision.submission_id == submission_id)
+                                    .order_by(Revision.number)))
+
+
+def handover_actions(app) -> list[str]:
+    with app.extensions["db_sessions"]() as session:
+        return list(session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("handover%"))
+                                    .order_by(AuditEvent.id)))
+
+
+def test_a_supervisor_takes_over_a_blocked_handover_and_signs_as_the_outgoing_party(app, zhang, li, boss):
     handover = hand_over(app, zhang, event_unresolved="yes", issues=[("顾客纠纷仍在协调", "未处理")])
     assert (handover.state, handover.blockers) == ("blocked", ["event_unresolved"])
     detail = f"/handover/{handover.id}"
     page = text_of(li.get(detail))
     assert "未完成交接" in page and "重大或紧急事件未处理完" in page
     assert 'href="/handbook/regulations/KF-11/#KF-11.11"' in page
+    assert "由我接替交班" not in page and "放行" not in page  # staff see no takeover, and nothing is "released"
 
     refused = post(li, f"{detail}/confirm", detail)
     assert refused.status_code == 409
     assert "存在不得交接班的情形:重大或紧急事件未处理完" in text_of(refused)
-    assert post(li, f"{detail}/override", detail, reason="我来放行一下").status_code == 403  # staff may not
+    assert post(li, f"{detail}/takeover", detail, note="我来接替一下").status_code == 403  # staff may not
+    assert post(boss, f"{detail}/override", detail, reason="纠纷已移交保安部").status_code in (404, 405)  # gone
 
-    empty = post(boss, f"{detail}/override", detail, reason="")
-    assert empty.status_code == 400 and "请写明放行理由" in text_of(empty)
-    short = post(boss, f"{detail}/override", detail, reason="可以")
+    page = text_of(boss.get(detail))
+    assert "客服主管接替交班" in page and "以交班人身份在交接班记录上签字" in page
+    assert 'href="/handbook/regulations/KF-11/#KF-11.16"' in page
+    empty = post(boss, f"{detail}/takeover", detail, note="")
+    assert empty.status_code == 400 and "请写明接替的情形和经过" in text_of(empty)
+    short = post(boss, f"{detail}/takeover", detail, note="可以")
     assert short.status_code == 400 and ">可以</textarea>" in short.get_data(as_text=True)  # what was typed is kept
-    assert handover_row(app, handover.id).state == "blocked"
+    assert handover_row(app, handover.id).state == "blocked" and len(revisions(app, handover.submission_id)) == 1
 
     before = utcnow()
-    done = post(boss, f"{detail}/override", detail, reason="纠纷已移交保安部继续处理")
+    done = post(boss, f"{detail}/takeover", detail, note="纠纷由我接手协调,保安部已到场")
     assert done.status_code == 303
     row = handover_row(app, handover.id)
-    assert row.state == "awaiting" and row.override_reason == "纠纷已移交保安部继续处理"
+    assert row.state == "awaiting" and row.override_reason == "纠纷由我接手协调,保安部已到场"
     assert row.override_by.display_name == "王主管" and before <= row.override_at <= utcnow()
-    assert "纠纷已移交保安部继续处理" in text_of(li.get(detail))
+    assert row.outgoing.display_name == "张三"  # who handed the condition to the supervisor stays on record
+
+    # the record: a new revision in which the supervisor is the outgoing party and signs as such
+    first, second = revisions(app, handover.submission_id)
+    assert (first.values["handing_over"], first.values["handing_over_sign"]) == ("张三", "张三")
+    assert (second.values["handing_over"], second.values["handing_over_sign"]) == ("王主管", "王主管")
+    assert second.values["taking_over"] == "李四" and second.values["event_unresolved"] == "yes"
+    assert second.reason == "客服主管接替交班(KF-11.16):原交班人 张三;纠纷由我接手协调,保安部已到场"
+    page = text_of(li.get(detail))
+    assert "王主管" in page and "接替 张三" in page and "纠纷由我接手协调,保安部已到场" in page
+    record = text_of(boss.get(f"/records/{handover.submission.uid}"))
+    assert "主管接替交班:纠纷由我接手协调,保安部已到场" in record
 
     outsider = person(app, "zhao", "赵六")
     assert post(outsider, f"{detail}/confirm", detail).status_code == 403  # only the incoming person
     assert post(zhang, f"{detail}/confirm", detail).status_code == 403
-    assert post(boss, f"{detail}/confirm", detail).status_code == 403  # not even a supervisor on their behalf
+    assert post(boss, f"{detail}/confirm", detail).status_code == 403  # not the one who took over either
+    assert post(boss, f"{detail}/takeover", detail, note="再接替一次").status_code == 409
 
     before = utcnow()
     confirmed = post(li, f"{detail}/confirm", detail)
@@ -163,11 +193,59 @@ def test_blocked_handover_needs_an_override_with_a_reason_then_the_incoming_pers
     assert row.state == "completed" and row.incoming.username == "li"
     assert before <= row.taken_at <= utcnow()  # the server's clock, not a typed time
     assert post(li, f"{detail}/confirm", detail).status_code == 409
+    assert handover_actions(app) == ["handover_takeover", "handover_confirm"]
     with app.extensions["db_sessions"]() as session:
-        actions = session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("handover%"))
-                                  .order_by(AuditEvent.id)).all()
-    assert actions == ["handover_override", "handover_confirm"]
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "handover_takeover")).one()
+    assert event.detail["outgoing"] == "张三" and event.detail["blockers"] == ["event_unresolved"]
+    assert event.detail["ref"] == ["KF-11.16"] and event.detail["note"] == "纠纷由我接手协调,保安部已到场"
     assert "已完成" in text_of(li.get("/handover/"))
+
+
+def test_an_unfit_taker_is_never_taken_over_only_replaced(app, zhang, li, boss):
+    """KF-11.16 does not cover KF-11.14: a supervisor cannot sign a handover over to someone unfit."""
+    handover = hand_over(app, zhang, event_unresolved="yes", taker_unfit="yes")
+    detail = f"/handover/{handover.id}"
+    page = text_of(boss.get(detail))
+    assert "须安排顶班人接班" in page and "由我接替交班" not in page
+    refused = post(boss, f"{detail}/takeover", detail, note="我来接替值守")
+    assert refused.status_code == 409 and "接班人有饮酒迹象或神志不清且无顶班人" in text_of(refused)
+    assert handover_row(app, handover.id).state == "blocked" and len(revisions(app, handover.submission_id)) == 1
+    assert handover_actions(app) == []
+
+
+def test_the_outgoing_supervisor_needs_another_to_take_over(app, li, boss):
+    handover = hand_over(app, boss, handing="王主管", equipment_switching="yes")
+    detail = f"/handover/{handover.id}"
+    refused = post(boss, f"{detail}/takeover", detail, note="冷机仍在启动")
+    assert refused.status_code == 409 and "须由另一位客服主管接替" in text_of(refused)
+    other = person(app, "sun", "孙主管", role="supervisor")
+    assert post(other, f"{detail}/takeover", detail, note="冷机启动由我盯守").status_code == 303
+    assert handover_row(app, handover.id).override_by.display_name == "孙主管"
+
+
+def test_a_takeover_does_not_cover_a_condition_found_afterwards(app, zhang, li, boss):
+    handover = hand_over(app, zhang, preparation_incomplete="yes")
+    detail = f"/handover/{handover.id}"
+    assert post(boss, f"{detail}/takeover", detail, note="交班准备由我完成").status_code == 303
+    uid = handover.submission.uid
+    page = boss.get(f"/records/{uid}/correct")
+    state, _errors = page_state(page.get_data(as_text=True))
+    data = MultiDict([(k, v) for k, v in state.items(multi=True) if k != "csrf_token" and v])
+    data.update({"csrf_token": csrf_of(page.get_data(as_text=True)), "reason": "接班人到岗时有饮酒迹象"})
+    data.setlist("taker_unfit", ["yes"])
+    assert boss.post(f"/records/{uid}/correct", data=data).status_code == 303
+    row = handover_row(app, handover.id)
+    assert (row.state, row.blockers) == ("blocked", ["preparation_incomplete", "taker_unfit"])
+    assert post(li, f"{detail}/confirm", detail).status_code == 409
+
+
+def test_without_a_takeover_rule_only_removing_the_condition_lets_it_go_ahead(app, zhang, boss, monkeypatch):
+    monkeypatch.setattr(app.extensions["catalogue"].handbook.rules.handover, "takeover", None)
+    handover = hand_over(app, zhang, event_unresolved="yes")
+    detail = f"/handover/{handover.id}"
+    assert "由我接替交班" not in text_of(boss.get(detail))
+    assert post(boss, f"{detail}/takeover", detail, note="我来接替值守").status_code == 403
+    assert handover_row(app, handover.id).state == "blocked"
 
 
 def test_unblocked_handover_awaits_the_incoming_person(app, zhang, li):

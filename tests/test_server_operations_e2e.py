@@ -170,17 +170,19 @@ def test_a_day_of_operations(server, phones):  # noqa: F811
     fits(wang)
     shot(wang, "4-handover-blocked", full_page=True)
 
-    # …until the supervisor releases it with a written reason (too short a one is refused, in Chinese).
+    # …until the supervisor takes over the duty and the event (KF-11.16), signing as the outgoing party, with a
+    # note of what was taken over (too short a one is refused, in Chinese).
     li.goto(handover_url)
-    override = li.locator("form[action$='/override']")
-    override.locator("[name=reason]").fill("同意")
-    override.locator("button").tap()
-    expect(li.locator("#reason-error")).to_be_visible()
+    takeover = li.locator("form[action$='/takeover']")
+    takeover.locator("[name=note]").fill("同意")
+    takeover.locator("button").tap()
+    expect(li.locator("#note-error")).to_be_visible()
     li_watch.take("400")  # the refused post's page load, on purpose
-    override.locator("[name=reason]").fill("漏水已由工程部值班人员接手处理,王五接班后继续跟进")
-    override.locator("button").tap()
+    takeover.locator("[name=note]").fill("二层中庭漏水由我接手处理,已通知工程部值班人员到场")
+    takeover.locator("button").tap()
     expect(li.locator(".badge.state")).to_contain_text("待接班确认")
-    shot(li, "5-handover-released", full_page=True)
+    expect(li.locator(".handover-sides")).to_contain_text("接替")
+    shot(li, "5-handover-taken-over", full_page=True)
 
     wang.reload()
     wang.locator("section.take-over button.primary").tap()
