@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
 from handbook.rules import OWNERS, STEP_BY
+from handbook.rules import SpotCheck as SpotRule
 
 from . import audit, casesteps, db, records
 from .access import requires
@@ -26,7 +27,7 @@ from .catalogue import catalogue
 from .errors import zh_abort
 from .fill import invalid
 from .formdefs import version_form
-from .models import Case, CaseStep, SpotCheck, Submission, User, utcnow
+from .models import Case, CaseStep, Revision, SpotCheck, Submission, User, utcnow
 from .security import csrf
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -216,6 +217,10 @@ def assign(case_id: int):
 
 
 # -- the daily spot check -------------------------------------------------------------------------------
+#
+# Which records are sampled is rule data (workflows.yaml `spot_checks`): KF-13.23 checks at least 20 % of the
+# day's calls, so the rule names the call log (one record per call, KF-13.34, posted by the desk or by the phone
+# system through the API), and every call of the day is in the pool, whether or not it became a ticket.
 
 
 def _day() -> dt.date:
@@ -260,6 +265,23 @@ def _spot_rows(form_id: str, day: dt.date) -> list[SpotCheck]:
                                      .order_by(SpotCheck.id)))
 
 
+def _shown(rule: SpotRule, rows: list[SpotCheck]) -> dict[int, list[tuple[str, str]]]:
+    """For each drawn record, the rule's `show` items as (label, value) from its latest revision (one query)."""
+    form = catalogue().forms.get(rule.form)
+    if not rule.show or form is None or not rows:
+        return {}
+    items = {i.id: i for i in form.all_items()}
+    latest = {(r.submission_id, r.submission.revision_count): r.id for r in rows}
+    revisions = db.session().execute(select(Revision.submission_id, Revision.number, Revision.values).where(
+        Revision.submission_id.in_({s for s, _n in latest})))
+    out: dict[int, list[tuple[str, str]]] = {}
+    for submission_id, number, values in revisions:
+        if (spot := latest.get((submission_id, number))) is not None:
+            out[spot] = [(items[i].label if i in items else i, casesteps.shown(items.get(i), values[i]))
+                         for i in rule.show if values.get(i) not in (None, "", [])]
+    return out
+
+
 @bp.get("/spot-check")
 @requires("supervisor")
 def spot_check():
@@ -272,7 +294,7 @@ def spot_check():
         rows = _spot_rows(rule.form, day)
         form = cat.forms.get(rule.form)
         checks.append({"rule": rule, "title": form.title if form else rule.form, "total": total, "rows": rows,
-                       "done": sum(1 for r in rows if r.result)})
+                       "done": sum(1 for r in rows if r.result), "shown": _shown(rule, rows)})
     return render_template("cases_spot.html", day=day, checks=checks, verdicts=VERDICTS,
                            today=cat.now().date())
 

@@ -174,7 +174,7 @@ def read_workflows(node: Node | None, path: str, problems: list[Problem]) -> tup
                                   f.text(m, "form", False) or "", own_fields, _refs(f, m)))
     spot_checks = []
     for entry in f.sequence(top, "spot_checks"):
-        m = f.mapping(entry, "spot_checks", ("form", "percent", "ref"), ("form", "percent"))
+        m = f.mapping(entry, "spot_checks", ("form", "percent", "show", "ref"), ("form", "percent"))
         if m is None:
             continue
         percent = f.integer(m, "percent", required=True)
@@ -182,7 +182,8 @@ def read_workflows(node: Node | None, path: str, problems: list[Problem]) -> tup
             f.problem(f.line(m, "percent"), "int-range", field="percent", value=percent, low=1, high=100)
             percent = None
         if (form := f.text(m, "form")) and percent:
-            spot_checks.append(SpotCheck(form, percent, m.line, _refs(f, m)))
+            spot_checks.append(SpotCheck(form, percent, m.line, _refs(f, m),
+                                         tuple(v for v, _ in f.text_list(m, "show"))))
     return workflows, spot_checks
 
 
@@ -366,7 +367,9 @@ def check_rules(hb: Handbook, rules: Rules, paths: dict[str, str], problems: lis
                       detail="第一步是流程的开启(提交表单或发现异常),不能有 fields")
     for sc in rules.spot_checks:
         c.refs(path, sc.line, sc.refs)
-        c.form(path, sc.line, sc.form)
+        if (form := c.form(path, sc.line, sc.form)) is not None:
+            for item_id in sc.show:
+                c.item(path, sc.line, form, item_id)
     if (r := rules.report) is not None:
         c.refs(r.path, r.lines.get("ref", r.line), r.refs)
         penalty_tables = {t.id for t in hb.tables.values() if t.kind == "penalties"}

@@ -125,10 +125,13 @@ class Workflow:
 
 @dataclass(frozen=True)
 class SpotCheck:
+    """The day's quality spot check: at least `percent` % of the day's records of `form`, drawn at random."""
+
     form: str
     percent: int
     line: int
     refs: tuple[str, ...] = ()
+    show: tuple[str, ...] = ()  # items of the form listed with each drawn record (the checker's overview)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Cases like people work them: a failed check item becomes a corrective action that a supervisor assigns and
 verifies; a complaint and a service ticket go through every step of workflows.yaml, each step written into
-the record as a new revision; deadlines show as due and overdue; the daily spot check draws its sample once."""
+the record as a new revision; deadlines show as due and overdue. (The daily spot check: test_server_spot_check.)"""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from formserver.models import AuditEvent, Case, CaseStep, Revision, SpotCheck, Submission, utcnow
+from formserver.models import AuditEvent, Case, CaseStep, Revision, Submission, utcnow
 from tests.server_support import complaint_values, csrf_of, form_post, new_form, patrol_values, person
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
@@ -265,42 +265,7 @@ def test_service_ticket_through_all_steps(app):
     assert "维修维护工单" in text(staff.get("/cases/?status=all&workflow=service-ticket"))
 
 
-# -- the daily spot check --------------------------------------------------------------------------------
-
-
-def test_spot_check_draws_a_fifth_once_and_records_verdicts(app):
-    staff = person(app, "zhang", name="张三")
-    lead = person(app, "li", role="supervisor", name="李主管")
-    for n in range(6):
-        submit(app, staff, "service-ticket", ticket_values(f"GD-{n:03d}"))
-    day = app.extensions["catalogue"].now().date().isoformat()
-    html = text(lead.get(f"/cases/spot-check?date={day}"))
-    assert "已抽查 0/2" in html and "当日共 6 份" in html and 'href="/handbook/regulations/KF-13/#KF-13.23"' in html
-    drawn = re.findall(r'id="spot-(\d+)"', html)
-    assert len(drawn) == 2
-    again = text(lead.get(f"/cases/spot-check?date={day}"))
-    assert re.findall(r'id="spot-(\d+)"', again) == drawn  # stable on reload
-    with app.extensions["db_sessions"]() as session:
-        assert session.scalar(select(SpotCheck.id).where(SpotCheck.day == dt.date.fromisoformat(day))
-                              .order_by(SpotCheck.id.desc())) is not None
-        assert len(session.scalars(select(SpotCheck)).all()) == 2
-
-    token = csrf_of(html)
-    refused = lead.post("/cases/spot-check", data={"csrf_token": token, "spot": drawn[0], "date": day,
-                                                   "result": "fail", "note": ""})
-    assert "判为“不合格”时请写明问题" in text(lead.get(refused.headers["Location"]))
-    lead.post("/cases/spot-check", data={"csrf_token": token, "spot": drawn[0], "date": day, "result": "pass"})
-    lead.post("/cases/spot-check", data={"csrf_token": token, "spot": drawn[1], "date": day, "result": "fail",
-                                         "note": "未记录客户联系方式"})
-    html = text(lead.get(f"/cases/spot-check?date={day}"))
-    assert "已抽查 2/2" in html and "未记录客户联系方式" in html and "不合格" in html
-    with app.extensions["db_sessions"]() as session:
-        results = sorted(session.scalars(select(SpotCheck.result)).all())
-    assert results == ["fail", "pass"]
-    empty = text(lead.get("/cases/spot-check?date=2020-01-01"))
-    assert "已抽查 0/0" in empty and "当日没有可抽查的记录" in empty
-    bad = lead.get("/cases/spot-check?date=明天")
-    assert bad.status_code == 400 and "日期格式不对" in text(bad)
+# -- the daily spot check: tests/test_server_spot_check.py (a fifth of the day's calls, KF-13.23) ---------
 
 
 def test_list_filters_and_what_cannot_be_worked(app):
