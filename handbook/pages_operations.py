@@ -23,7 +23,7 @@ def describe_schedule(hb: Handbook, s: Schedule) -> str:
     elif s.every == "shift_change":
         when = "每次交接班,于交班班次结束时(" + "、".join(f"{x.name} {x.end}" for x in shifts.values()) + ")"
     else:
-        at = "" if s.time == "00:00" else f" {s.time}"  # 00:00: before that day begins
+        at = "" if s.time == "00:00" and s.every != "day" else f" {s.time}"  # 00:00: before that day begins
         day = {"day": "每天", "week": f"每周{WEEKDAYS[s.weekday][1:]}", "month": f"每月 {s.day} 日"}[s.every]
         when = f"{day}{at} 前" if at else f"{day}前"
     if s.per_area:
