@@ -118,8 +118,8 @@ def permits(hb: Handbook, rules: Rules, paths: dict[str, str]) -> list[Permit]:
                                   hours_pattern(d.hours, d.in_days), d.refs))
     path = paths.get("workflows", "")
     for sc in rules.spot_checks:
-        out.append(Permit(path, sc.line, f"表单 {sc.form} 的抽查比例 percent: {sc.percent}", "ref", f"{sc.percent} %",
-                          percent_pattern(sc.percent), sc.refs))
+        out.append(Permit(path, sc.lines.get("percent", sc.line), f"表单 {sc.form} 的抽查比例 percent: {sc.percent}",
+                          "ref", f"{sc.percent} %", percent_pattern(sc.percent), sc.refs))
     return out
 
 

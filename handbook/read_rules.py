@@ -183,7 +183,7 @@ def read_workflows(node: Node | None, path: str, problems: list[Problem]) -> tup
             percent = None
         if (form := f.text(m, "form")) and percent:
             spot_checks.append(SpotCheck(form, percent, m.line, _refs(f, m),
-                                         tuple(v for v, _ in f.text_list(m, "show"))))
+                                         tuple(v for v, _ in f.text_list(m, "show")), dict(m.key_lines)))
     return workflows, spot_checks
 
 
@@ -366,10 +366,10 @@ def check_rules(hb: Handbook, rules: Rules, paths: dict[str, str], problems: lis
             c.problem(w.path, w.steps[0].line, "workflow-steps", id=w.id,
                       detail="第一步是流程的开启(提交表单或发现异常),不能有 fields")
     for sc in rules.spot_checks:
-        c.refs(path, sc.line, sc.refs)
-        if (form := c.form(path, sc.line, sc.form)) is not None:
+        c.refs(path, sc.lines.get("ref", sc.line), sc.refs)
+        if (form := c.form(path, sc.lines.get("form", sc.line), sc.form)) is not None:
             for item_id in sc.show:
-                c.item(path, sc.line, form, item_id)
+                c.item(path, sc.lines.get("show", sc.line), form, item_id)
     if (r := rules.report) is not None:
         c.refs(r.path, r.lines.get("ref", r.line), r.refs)
         penalty_tables = {t.id for t in hb.tables.values() if t.kind == "penalties"}

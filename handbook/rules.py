@@ -132,6 +132,7 @@ class SpotCheck:
     line: int
     refs: tuple[str, ...] = ()
     show: tuple[str, ...] = ()  # items of the form listed with each drawn record (the checker's overview)
+    lines: dict[str, int] = field(default_factory=dict)  # key → line, for problems
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,7 @@ CASES = [
     ("workflows", "due: {from: accepted, hours: 24, ref: KF-14.30}", "due: {from: accepted, hours: 48, ref: KF-14.30}",
      "rules-unstated", "48 小时"),
     ("workflows", "percent: 20", "percent: 10", "rules-unstated", "10 %"),
+    ("workflows", "show: [call_time,", "show: [call_tme,", "dangling-ref", "call_time"),
     ("workflows", "    owner: assigned\n", "    owner: assigned\n    due_days: 3\n", "unknown-key", "due_days"),
     ("handover", "  ref: KF-11.16\n", "  ref: KF-11.15\n", "rules-unstated", "KF-11.15"),
     ("handover", "conditions: [event_unresolved, equipment_switching, preparation_incomplete]",
