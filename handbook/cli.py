@@ -142,6 +142,35 @@ def cmd_exam(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_book(args: argparse.Namespace) -> int:
+    hb = _load_clean(args)
+    if hb is None:
+        return 1
+    from .files import write_atomically
+    from .pdf.book import book_pdf, book_regulations
+
+    roles = hb.organisation.roles
+    if args.role is not None and args.role not in roles:
+        from .problems import did_you_mean
+
+        valid = "、".join(f"{r.id}({r.name})" for r in roles.values())
+        print(f"--role:没有岗位 “{args.role}”{did_you_mean(args.role, list(roles))} 可用的岗位:{valid}", file=sys.stderr)
+        return 1
+    outfile = Path(args.outfile)
+
+    def write_book() -> bool:
+        data = book_pdf(hb, args.role)
+        outfile.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(outfile, data)
+        return True
+
+    if _rendering(write_book, outfile) is None:
+        return 1
+    who = f"{roles[args.role].name}适用的" if args.role else "全部"
+    print(f"已生成员工手册({who} {len(book_regulations(hb, args.role))} 项制度):{outfile}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="handbook", description="客服制度手册:检查与生成工具")
     parser.add_argument("--root", help="项目根目录(默认:向上查找含 regulations/ 的目录)")
@@ -161,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "(exam-<路径>.pdf、exam-<路径>-answers.pdf)")
     exam.add_argument("outdir", metavar="OUTDIR", help="输出目录")
     exam.set_defaults(func=cmd_exam)
+    book = sub.add_parser("book", help="把整本制度手册(或某一岗位适用的制度)生成为一本 A4 员工手册 PDF:"
+                          "封面、目录、各项制度、条款索引和签收页")
+    book.add_argument("--role", metavar="ROLE", help="只收录适用于该岗位的制度(organisation.yaml 中的岗位 id)")
+    book.add_argument("outfile", metavar="OUT.pdf", help="输出的 PDF 文件")
+    book.set_defaults(func=cmd_book)
     return parser
 
 
