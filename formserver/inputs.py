@@ -25,8 +25,11 @@ from werkzeug.routing import BaseConverter
 
 # C0 controls but tab and newline (a carriage return is normalised away by the value readers), DEL, C1
 # controls, the bidi marks, embeddings, overrides and isolates, and the byte-order mark / word joiner family.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f"
-                        "\ufeff\ufff9-\ufffb]")
+_INVISIBLE_CHARACTERS = ("\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2060-\u2064"
+                         "\u2066-\u206f\ufeff\ufff9-\ufffb")
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARACTERS}]")
+# JSON Schema (ECMA-262) pattern of a text that is not blank once spaces and invisible characters are gone.
+VISIBLE_PATTERN = f"[^\\s{_INVISIBLE_CHARACTERS}]"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 SURROGATE_MESSAGE = "含有无法识别的字符(不成对的 UTF-16 代理项),请重新输入"
 
@@ -69,7 +72,9 @@ def ascii_width(text: str) -> str:
 
 
 _NUMBER = re.compile(r"\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
-NUMBER_PATTERN = r"^\s*[+\-＋－]?([0-9０-９]+([.．][0-9０-９]*)?|[.．][0-9０-９]+)([eEｅＥ][+\-＋－]?[0-9０-９]+)?\s*$"
+# What the JSON Schema admits as a number written as text: the plain decimal forms (number_text also reads
+# exponents and surrounding spaces, and refuses magnitudes of NUMBER_LIMIT and more, which a pattern cannot say).
+NUMBER_PATTERN = r"^[+\-＋－]?[0-9０-９]{1,15}([.．][0-9０-９]{0,6})?$"
 
 
 def number_text(text: str) -> str | None:

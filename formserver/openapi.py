@@ -9,7 +9,7 @@ from typing import Any
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 from handbook.model import Form, Item
 
-from .inputs import NUMBER_PATTERN
+from .inputs import NUMBER_PATTERN, VISIBLE_PATTERN
 from .webforms import DATE_EARLIEST, DATE_LATEST, MAX_ROWS, NUMBER_LIMIT, TEXT_MAX, TEXTAREA_MAX
 
 
@@ -44,9 +44,13 @@ def item_schema(item: Item) -> dict[str, Any]:
     elif kind == "photo":
         schema = {"type": "array", "items": {"type": "string", "format": "uuid"}}
     elif kind == "table":
-        schema = {"type": "array", "maxItems": MAX_ROWS, "items": _object(item.columns)}
+        schema = {"type": "array", "maxItems": MAX_ROWS, "items": {**_object(item.columns), "minProperties": 1}}
+        if item.required:
+            schema["minItems"] = 1
     else:
         schema = {"type": "string", "maxLength": item.max_length or (TEXTAREA_MAX if kind == "textarea" else TEXT_MAX)}
+        if item.required:
+            schema["pattern"] = VISIBLE_PATTERN  # not blank once stripped of spaces and invisible characters
     schema["title"] = item.label
     if item.help:
         schema["description"] = f"{item.help}({schema['description']})" if "description" in schema else item.help
@@ -55,10 +59,19 @@ def item_schema(item: Item) -> dict[str, Any]:
 
 # Numbers, dates and times as formserver.inputs reads them: full-width digits (Chinese input methods) are
 # read as ASCII; `1_000`, thousands separators and digits of other scripts are not numbers.
-_D = "[0-9０-９]"
-DATE_PATTERN = f"^{_D}{{4}}[-－]{_D}{{1,2}}[-－]{_D}{{1,2}}$"
-TIME_PATTERN = f"^{_D}{{1,2}}[:：]{_D}{{1,2}}$"
-DATETIME_PATTERN = f"^{_D}{{4}}[-－]{_D}{{1,2}}[-－]{_D}{{1,2}}[T ]{_D}{{1,2}}[:：]{_D}{{1,2}}$"
+def _digits(ascii_range: str) -> str:
+    """A character class of ASCII digits in `ascii_range` ("0-9", "12") and their full-width forms."""
+    wide = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in ascii_range)
+    return f"[{ascii_range}{wide}]"
+
+
+_D = _digits("0-9")
+_DAY = (f"{_digits('1-9')}{_D}{{3}}[-－]({_digits('0')}{_digits('1-9')}|{_digits('1')}{_digits('0-2')})[-－]"
+        f"({_digits('0')}{_digits('1-9')}|{_digits('12')}{_D}|{_digits('3')}{_digits('01')})")
+_TIME = f"({_digits('01')}{_D}|{_digits('2')}{_digits('0-3')})[:：]{_digits('0-5')}{_D}"
+DATE_PATTERN = f"^{_DAY}$"
+TIME_PATTERN = f"^{_TIME}$"
+DATETIME_PATTERN = f"^{_DAY}[T ]{_TIME}$"
 NUMBER_TEXT = "数字,或写成文字的十进制数(可用全角数字;不接受 1_000、千位分隔符和其他文字的数字)"
 MOMENT_TEXT = "可用全角数字"
 
