@@ -40,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMIT_PER_ADDRESS": 30,
     "PROXY_COUNT": 0,  # reverse proxies in front of the app (X-Forwarded-For/Proto trusted from that many)
     "PAGE_SIZE": 50,
+    # The days a date item accepts unless its YAML sets min/max (handbook.datebounds: -2y is two years before
+    # the day of filling): no 0001-01-01 or 9999-12-31 becomes a record's date.
+    "DATE_EARLIEST": "-2y",
+    "DATE_LATEST": "+1y",
     # The first day (YYYY-MM-DD) the today board and monthly report count a form not filled in as missed;
     # default: when the server first started on this database (nothing was missed before the centre used it).
     "SCHEDULES_FROM": "",

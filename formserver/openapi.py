@@ -9,8 +9,9 @@ from typing import Any
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 from handbook.model import Form, Item
 
+from .config import DEFAULTS
 from .inputs import NUMBER_PATTERN, VISIBLE_PATTERN
-from .webforms import DATE_EARLIEST, DATE_LATEST, MAX_ROWS, NUMBER_LIMIT, TEXT_MAX, TEXTAREA_MAX
+from .webforms import MAX_ROWS, NUMBER_LIMIT, TEXT_MAX, TEXTAREA_MAX
 
 
 def item_schema(item: Item) -> dict[str, Any]:
@@ -78,7 +79,8 @@ MOMENT_TEXT = "可用全角数字"
 
 def _window_text(item: Item) -> str:
     if item.earliest or item.latest:
-        return f"日期范围 {item.earliest or DATE_EARLIEST} 至 {item.latest or DATE_LATEST}(相对填表当天)"
+        earliest, latest = item.earliest or DEFAULTS["DATE_EARLIEST"], item.latest or DEFAULTS["DATE_LATEST"]
+        return f"日期范围 {earliest} 至 {latest}(相对填表当天)"
     return "日期须在服务器设定的范围内(默认填表当天前 2 年至后 1 年)"
 
 

@@ -40,6 +40,7 @@ from handbook import datebounds
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 from handbook.model import Form, Item
 
+from .config import DEFAULTS
 from .inputs import SURROGATE_MESSAGE, clean_text, has_surrogate, moment_text, number_text
 
 REQUIRED = "此项必填"
@@ -87,17 +88,14 @@ class AsciiDateTimeField(_AsciiMoment, DateTimeLocalField):
     pass
 
 
-DATE_EARLIEST, DATE_LATEST = "-2y", "+1y"  # defaults of the DATE_EARLIEST / DATE_LATEST settings
-
-
 def date_window(item: Item) -> tuple[dt.date, dt.date]:
     """The first and last day a date (or datetime) item accepts today: its own `min`/`max`, else the server's
     DATE_EARLIEST / DATE_LATEST, resolved against the centre's clock."""
     catalogue = current_app.extensions.get("catalogue")  # absent only in unit tests of the fields
     today = catalogue.now().date() if catalogue else dt.date.today()
     config = current_app.config
-    low = datebounds.resolve(item.earliest or config.get("DATE_EARLIEST", DATE_EARLIEST), today)
-    high = datebounds.resolve(item.latest or config.get("DATE_LATEST", DATE_LATEST), today)
+    low = datebounds.resolve(item.earliest or config.get("DATE_EARLIEST", DEFAULTS["DATE_EARLIEST"]), today)
+    high = datebounds.resolve(item.latest or config.get("DATE_LATEST", DEFAULTS["DATE_LATEST"]), today)
     return low or dt.date.min, high or dt.date.max
 
 

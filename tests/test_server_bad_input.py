@@ -205,11 +205,45 @@ def test_a_date_in_a_register_row_has_the_window_too(app, api):
     assert error_of(response)["fields"] == {f"{register.id}-0-{column.id}": [ANY_WINDOW]}
 
 
-def test_a_date_item_may_set_its_own_window(app):
+def test_a_date_item_may_set_its_own_window(app, monkeypatch):
+    import datetime as dt
+
+    from formserver.webforms import date_window
     from handbook.datebounds import resolve
+    from handbook.model import Item
 
     today = app.extensions["catalogue"].now().date()
-    assert resolve("-2y", today) < today < resolve("+1y", today)
+    with app.test_request_context():
+        assert date_window(Item("d", "date", "日期", 1)) == (resolve("-2y", today), resolve("+1y", today))
+        own = Item("d", "date", "日期", 1, earliest="-7d", latest="today")
+        assert date_window(own) == (today - dt.timedelta(days=7), today)
+        fixed = Item("d", "date", "日期", 1, earliest="2026-01-01", latest="+30d")
+        assert date_window(fixed) == (dt.date(2026, 1, 1), today + dt.timedelta(days=30))
+        monkeypatch.setitem(app.config, "DATE_EARLIEST", "-6m")  # FORMSERVER_DATE_EARLIEST=-6m
+        assert date_window(Item("d", "date", "日期", 1))[0] == resolve("-6m", today)
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("today", "2026-12-06"), ("-2y", "2024-12-06"), ("+1y", "2027-12-06"), ("-1m", "2026-11-06"),
+    ("+30d", "2027-01-05"), ("2026-01-01", "2026-01-01"), ("-9999y", "0001-01-01"), ("两年前", None),
+    ("2026-13-01", None), ("-2w", None),
+])
+def test_date_bounds(text, day):
+    import datetime as dt
+
+    from handbook.datebounds import resolve
+
+    found = resolve(text, dt.date(2026, 12, 6))
+    assert (found.isoformat() if found else None) == day
+
+
+def test_a_date_bound_at_month_end_keeps_within_the_month():
+    import datetime as dt
+
+    from handbook.datebounds import resolve
+
+    assert resolve("-1m", dt.date(2026, 3, 31)) == dt.date(2026, 2, 28)
+    assert resolve("+1y", dt.date(2028, 2, 29)) == dt.date(2029, 2, 28)
 
 
 def test_control_and_bidi_characters_are_stripped_everywhere(app, api):
