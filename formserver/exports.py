@@ -21,14 +21,19 @@ from openpyxl.styles import Font
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 from handbook.model import Form, Item
 
+from .inputs import clean_text
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BASE_COLUMNS = ("记录编号", "表单", "表单版本", "填写人", "班组", "日期", "提交时间", "状态", "更正次数")
 
 
 def neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """A cell's text without invisible control or bidi characters (records stored before formserver.inputs
+    stripped them may hold some), and a formula start made literal."""
+    if not isinstance(value, str):
+        return value
+    value = clean_text(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def _text(item: Item, value: Any) -> Any:

@@ -334,3 +334,11 @@ def test_migration_0005_lower_cases_ids_and_reports_case_duplicates(app):
     assert f"提交编号 {twin} 仅大小写不同" in result.output
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(Submission)).scalar() == 4
+
+
+def test_exports_drop_invisible_characters_of_older_records():
+    from formserver.exports import neutralise
+
+    assert neutralise("\u202e=1+1") == "'=1+1"  # the override hid a formula
+    assert neutralise("\u202egnp.exe") == "gnp.exe"
+    assert neutralise(5) == 5
