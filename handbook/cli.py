@@ -154,7 +154,8 @@ def cmd_book(args: argparse.Namespace) -> int:
         from .problems import did_you_mean
 
         valid = "、".join(f"{r.id}({r.name})" for r in roles.values())
-        print(f"--role:没有岗位 “{args.role}”{did_you_mean(args.role, list(roles))} 可用的岗位:{valid}", file=sys.stderr)
+        hint = did_you_mean(args.role, list(roles)) or "。"
+        print(f"--role:没有岗位 “{args.role}”{hint}可用的岗位:{valid}", file=sys.stderr)
         return 1
     outfile = Path(args.outfile)
 

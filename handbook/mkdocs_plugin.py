@@ -18,7 +18,7 @@ from mkdocs.structure.files import File, Files
 from .load import load_handbook
 from .model import Handbook
 from .site import build_nav, build_pages
-from .site_downloads import form_downloads
+from .site_downloads import book_downloads, form_downloads
 
 log = logging.getLogger("mkdocs.plugins.handbook")
 
@@ -27,6 +27,9 @@ class HandbookConfig(Config):
     enabled = c.Type(bool, default=True)
     root = c.Type(str, default=".")  # project root, relative to mkdocs.yml
     pdf = c.Type(bool, default=True)  # render the printable forms (cached: only changed forms are re-rendered)
+    # the printed handbook, whole and per role (cached by its HTML); not under `mkdocs serve`, where an
+    # edit of any regulation would re-render every book (tens of seconds) before the page reloads
+    book = c.Type(bool, default=True)
 
 
 class HandbookPlugin(BasePlugin[HandbookConfig]):
@@ -34,6 +37,10 @@ class HandbookPlugin(BasePlugin[HandbookConfig]):
         self.handbook: Handbook | None = None
         self.pages: dict[str, str] = {}
         self.downloads: dict[str, bytes] = {}
+        self.serving = False
+
+    def on_startup(self, *, command, dirty) -> None:
+        self.serving = command == "serve"
 
     def _root(self, config) -> Path:
         return (Path(config.config_file_path).parent / self.config.root).resolve()
@@ -47,8 +54,11 @@ class HandbookPlugin(BasePlugin[HandbookConfig]):
             listing = "\n".join(str(p) for p in problems)
             raise PluginError(f"制度源文件有 {len(problems)} 个问题:\n{listing}")
         self.handbook = hb
-        self.downloads = form_downloads(hb, root / ".cache" / "pdf") if self.config.pdf else {}
-        self.pages = build_pages(hb, downloads=bool(self.downloads))
+        cache = root / ".cache" / "pdf"
+        forms = form_downloads(hb, cache) if self.config.pdf else {}
+        books = book_downloads(hb, cache) if self.config.pdf and self.config.book and not self.serving else {}
+        self.downloads = {**forms, **books}
+        self.pages = build_pages(hb, downloads=bool(forms), books=bool(books))
         config.nav = build_nav(hb)
         return config
 

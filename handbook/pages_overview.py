@@ -7,14 +7,14 @@ from .model import Form, Handbook, Item
 from .pages_operations import form_operations
 from .pages_regulation import render_table
 from .render import TextRenderer, cell, clause_link, form_page, link, regulation_page
-from .site_downloads import html_path, pdf_path
+from .site_downloads import book_path, book_roles, html_path, pdf_path
 
 RECENT_REVISIONS = 10
 # Index pages repeat every clause's words: searching them would bury the clause itself.
 NOT_SEARCHED = ["---", "search:", "  exclude: true", "---", ""]
 
 
-def home(hb: Handbook) -> str:
+def home(hb: Handbook, books: bool = False) -> str:
     page = "index.md"
     org = hb.organisation
     out = [f"# {org.name} · 客服制度手册", "",
@@ -41,7 +41,20 @@ def home(hb: Handbook) -> str:
             f"- [岗位与职责]({link(page, 'roles/index.md')})",
             f"- [表单与检查表]({link(page, 'forms/index.md')})",
             f"- [修订历史]({link(page, 'revisions.md')})", ""]
+    if books:
+        out += book_links(hb, page)
     return "\n".join(out)
+
+
+def book_links(hb: Handbook, page: str) -> list[str]:
+    """The 打印版员工手册 section: the whole printed handbook and one per role."""
+    out = ["## 打印版员工手册", "",
+           "新员工入职时领取的纸质手册(A4 PDF):封面、目录、各项制度及其文件控制表、条款索引和签收页。"
+           "主管留存员工签字的签收页。", "",
+           f"[下载完整员工手册 PDF]({link(page, book_path())}){{ .md-button }}", "", "按岗位:", ""]
+    out += [f"- [{hb.organisation.roles[r].name}]({link(page, book_path(r))})"
+            f"(收录 {sum(r in reg.applies_to for reg in hb.regulations)} 项制度)" for r in book_roles(hb)]
+    return [*out, ""]
 
 
 def clause_index(hb: Handbook) -> str:
@@ -84,11 +97,14 @@ def roles_index(hb: Handbook) -> str:
     return "\n".join(out) + "\n"
 
 
-def role_page(hb: Handbook, role_id: str) -> str:
+def role_page(hb: Handbook, role_id: str, books: bool = False) -> str:
     page = f"roles/{role_id}.md"
     role = hb.organisation.roles[role_id]
     text = TextRenderer(hb, page)
-    out = [f"# {role.name}:我该遵守什么", "", role.description, "", "## 适用的制度", ""]
+    out = [f"# {role.name}:我该遵守什么", "", role.description, ""]
+    if books and role_id in book_roles(hb):
+        out += [f"[下载本岗位员工手册 PDF]({link(page, book_path(role_id))}){{ .md-button }}", ""]
+    out += ["## 适用的制度", ""]
     out += [f"- [{r.id} {r.title}]({link(page, regulation_page(r.id))}):{text.plain(r.summary)}"
             for r in hb.regulations if role_id in r.applies_to]
     duties = [row for t in hb.tables.values() if t.kind == "duties" for row in t.rows

@@ -13,10 +13,11 @@ from .pages_regulation import render_regulation
 from .render import form_page, regulation_page
 
 
-def build_pages(hb: Handbook, downloads: bool = False) -> dict[str, str]:
-    """`downloads`: the site also carries each form's PDF and print HTML (see site_downloads)."""
+def build_pages(hb: Handbook, downloads: bool = False, books: bool = False) -> dict[str, str]:
+    """`downloads`: the site also carries each form's PDF and print HTML; `books`: the printed
+    handbook, whole and per role (see site_downloads)."""
     pages = {
-        "index.md": overview.home(hb),
+        "index.md": overview.home(hb, books),
         "clauses.md": overview.clause_index(hb),
         "penalties.md": overview.penalties(hb),
         "revisions.md": overview.revisions(hb),
@@ -28,7 +29,7 @@ def build_pages(hb: Handbook, downloads: bool = False) -> dict[str, str]:
     for reg in hb.regulations:
         pages[regulation_page(reg.id)] = render_regulation(hb, reg)
     for role_id in hb.organisation.roles:
-        pages[f"roles/{role_id}.md"] = overview.role_page(hb, role_id)
+        pages[f"roles/{role_id}.md"] = overview.role_page(hb, role_id, books)
     for form in hb.forms:
         pages[form_page(form.id)] = overview.form_page_markdown(hb, form, downloads)
     return pages

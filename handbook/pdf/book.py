@@ -54,7 +54,7 @@ class Part:
     """One block of a regulation as the template prints it."""
 
     kind: str  # heading | prose | clause | table
-    html: Markup = Markup("")
+    html: str = ""  # Markup
     level: int = 2
     clause_id: str = ""
     table: TableView | None = None
@@ -66,7 +66,7 @@ class TableView:
     kind: str
     columns: tuple[str, ...]
     rows: list[tuple[str, list[str]]]  # (row id, cells)
-    description: Markup = Markup("")
+    description: str = ""  # Markup
 
 
 @dataclass
@@ -114,7 +114,7 @@ def _table(hb: Handbook, text: _Text, table: Table) -> TableView:
     columns, cells = TABLE_COLUMNS[table.kind]
     rows = [(row.id, [text.plain(v) for v in cells(hb, row)]) for row in table.rows]
     return TableView(text.plain(table.title), table.kind, columns, rows,
-                     text(table.description) if table.description else Markup(""))
+                     text(table.description) if table.description else "")
 
 
 def _control(hb: Handbook, reg: Regulation) -> list[tuple[str, str]]:
