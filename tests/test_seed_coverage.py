@@ -5,6 +5,12 @@ that carry it. This test checks that each cited clause exists and that the phras
 least one of them (placeholders filled, whitespace and character-width variants normalised), so a clause that is
 deleted, renumbered or reworded until the rule is gone fails here.
 
+Each entry also records what became of the rule: `status: kept` (the clause says what the seed says), `merged` or
+`dropped` with `decision: "KF-14@1.1"`, the regulation and revision whose `decisions` explain the change. A test
+fails on an entry without a status and on a merged or dropped entry whose decision does not resolve: the regulation
+must have that revision entry, the entry must have decisions, one of them must name the seed ("种子 001") and the
+seed must be among the regulation's sources. A dropped rule may cite no clause; its phrase must still be in its seed.
+
 The seed files themselves are not needed: the seed names come from the YAML. When the seeds are available
 (`$SEED_DIR`, default /work/shared/seeds) an extra test also checks that each phrase occurs in its seed.
 """
@@ -57,27 +63,76 @@ def _entry_id(entry: dict) -> str:
     return f"{str(entry.get('seed', '?'))[:3]}:{section}:{entry.get('phrase')}"
 
 
+STATUSES = ("kept", "merged", "dropped")
+DECISION_REF = re.compile(r"^(?P<regulation>[A-Z]+-\d{2})@(?P<revision>\d+\.\d+)$")
+
+
 @pytest.fixture(scope="module")
-def filled_texts() -> dict[str, str]:
-    """Clause id → normalised text with placeholders filled in, for the real project (loaded once)."""
+def handbook():
     hb, problems = load_handbook(PROJECT)
     assert problems == [], problems
-    values = hb.organisation.placeholders()
+    return hb
+
+
+@pytest.fixture(scope="module")
+def filled_texts(handbook) -> dict[str, str]:
+    """Clause id → normalised text with placeholders filled in, for the real project (loaded once)."""
+    values = handbook.organisation.placeholders()
 
     def fill(text: str) -> str:
         return PLACEHOLDER.sub(lambda m: values.get(m["name"], m[0]), text)
 
-    return {cid: normalise(fill(clause.text)) for cid, clause in hb.clauses.items()}
+    return {cid: normalise(fill(clause.text)) for cid, clause in handbook.clauses.items()}
+
+
+def decision_problem(ref, seed: str, regulations: dict) -> str | None:
+    """Why `ref` ("KF-14@1.1") does not resolve to a revision whose decisions explain a change to a rule of `seed`,
+    or None when it does."""
+    match = DECISION_REF.match(ref) if isinstance(ref, str) else None
+    if not match:
+        return f"decision must look like \"KF-14@1.1\" (regulation@revision), got {ref!r}"
+    regulation = regulations.get(match["regulation"])
+    if regulation is None:
+        return f"decision {ref}: no regulation {match['regulation']}"
+    entries = [rev for rev in regulation.revisions if rev.revision == match["revision"]]
+    if not entries:
+        return (f"decision {ref}: {regulation.id} has no revision {match['revision']} "
+                f"(has {[rev.revision for rev in regulation.revisions]})")
+    decisions = entries[0].decisions
+    if not decisions:
+        return f"decision {ref}: revision {match['revision']} of {regulation.id} records no decisions"
+    prefix = seed[:3]
+    if seed not in regulation.sources:
+        return f"decision {ref}: seed {seed} is not among the sources of {regulation.id}"
+    if not any(f"种子 {prefix}" in d or f"种子{prefix}" in d for d in decisions):
+        return f"decision {ref}: none of its decisions names 种子 {prefix}"
+    return None
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[_entry_id(e) for e in ENTRIES])
+def test_seed_rule_has_a_status_and_its_decision_resolves(entry, handbook):
+    status = entry.get("status")
+    assert status in STATUSES, f"status must be one of {STATUSES}, got {status!r}: {entry}"
+    if status == "kept":
+        assert "decision" not in entry, f"a kept rule needs no decision (use merged if the clause departs): {entry}"
+        return
+    assert "decision" in entry, f"a {status} rule must name the decision it relies on (decision: KF-14@1.1): {entry}"
+    regulations = {r.id: r for r in handbook.regulations}
+    problem = decision_problem(entry["decision"], str(entry["seed"]), regulations)
+    assert problem is None, f"{_entry_id(entry)}: {problem}"
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[_entry_id(e) for e in ENTRIES])
 def test_seed_rule_is_carried_by_a_clause(entry, filled_texts):
-    assert set(entry) == {"seed", "section", "phrase", "clauses"}, entry
+    assert set(entry) - {"decision"} == {"seed", "section", "phrase", "clauses", "status"}, entry
     phrase = entry["phrase"]
     assert isinstance(phrase, str), f"phrase must be a quoted string: {phrase!r}"
     assert 2 <= len(phrase) <= 12, f"phrase should be a short fragment (2–12 characters): {phrase!r}"
     clauses = entry["clauses"]
-    assert isinstance(clauses, list) and clauses, entry
+    assert isinstance(clauses, list), entry
+    if entry["status"] == "dropped" and not clauses:
+        return
+    assert clauses, f"only a dropped rule may cite no clause: {entry}"
     missing = [cid for cid in clauses if cid not in filled_texts]
     assert not missing, f"cited clause(s) do not exist: {missing}"
     wanted = normalise(phrase)
@@ -91,6 +146,28 @@ def test_every_seed_is_audited_with_enough_entries():
     assert len(seeds) == len(MIN_ENTRIES), f"expected one file name per seed, got {sorted(seeds)}"
     for prefix, minimum in MIN_ENTRIES.items():
         assert counts[prefix] >= minimum, f"seed {prefix}: {counts[prefix]} entries, expected at least {minimum}"
+
+
+def test_decision_references_are_checked():
+    """The resolver itself: what it accepts and what it refuses (a fake regulation, so this does not depend on data)."""
+    from types import SimpleNamespace as NS
+    seed = "004_a83ff96b4e30d7c3.txt"
+    regs = {"KF-21": NS(id="KF-21", sources=(seed,), revisions=(
+        NS(revision="1.0", decisions=("种子 004 的警告定为口头警告。",)), NS(revision="1.1", decisions=())))}
+    assert decision_problem("KF-21@1.0", seed, regs) is None
+    assert "no revision" in decision_problem("KF-21@2.0", seed, regs)
+    assert "no decisions" in decision_problem("KF-21@1.1", seed, regs)
+    assert "no regulation" in decision_problem("KF-99@1.0", seed, regs)
+    assert "look like" in decision_problem("KF-21 1.0", seed, regs)
+    assert "not among the sources" in decision_problem("KF-21@1.0", "000_6fd15c676bcad2c7.txt", regs)
+    regs["KF-21"].sources = (seed, "000_6fd15c676bcad2c7.txt")
+    assert "names 种子 000" in decision_problem("KF-21@1.0", "000_6fd15c676bcad2c7.txt", regs)
+
+
+def test_status_counts_are_reported():
+    counts = Counter(e.get("status") for e in ENTRIES)
+    assert set(counts) <= set(STATUSES), counts
+    assert counts["kept"] and counts["merged"], counts
 
 
 def test_entries_are_not_duplicated():
