@@ -1,5 +1,15 @@
 """The table of form item kinds: one row per kind, read by the form reader, the print templates,
-the web form builder and the exporters, so that a new kind is one entry here plus one widget each."""
+the web form builder and the exporters, so that a new kind is one entry here plus one widget each:
+
+- its print macro in handbook/pdf/templates/kinds.html.j2 (a kind with printed=True);
+- its web field(s), `formserver.forms.webforms.WEB_FIELDS`;
+- its readers for the API's quick check, `formserver.forms.fastvalues.READERS` (which must accept exactly
+  what the web field accepts: tests/formserver/forms/test_fastvalues.py compares them on generated data);
+- its JSON Schema, `formserver.api.openapi.SCHEMAS`;
+- its export cell, `formserver.records.exports.EXPORT_CELLS`.
+
+tests/formserver/forms/test_kinds.py fails when a kind lacks any of them, or one of them names a kind this
+table does not have."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ import logging
 from pathlib import Path
 
 from .crossref import check_and_index
-from .model import Clause, Form, Handbook, Organisation, Question, Table
+from .formmodel import Form
+from .model import Clause, Handbook, Organisation, Question, Table
 from .problems import Problem, SourceError, make_problem
 from .read_forms import read_form
 from .read_org import read_organisation, read_topics

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .rules import Rules
+from .formmodel import Form
+from .rules import Rules
 
 # -- organisation ------------------------------------------------------------------------------
 
@@ -322,68 +321,6 @@ class LearningPath:
     due_days: int = 7  # days from assignment to the due date
 
 
-# -- forms -------------------------------------------------------------------------------------
-
-
-@dataclass
-class Item:
-    id: str
-    kind: str
-    label: str
-    line: int
-    required: bool = False
-    refs: list[str] = field(default_factory=list)
-    help: str = ""
-    unit: str = ""
-    min: int | None = None
-    max: int | None = None
-    earliest: str = ""  # a date item's bounds (handbook.datebounds), from `min`/`max` in the YAML
-    latest: str = ""
-    options: list[str] = field(default_factory=list)
-    options_from: str = ""  # an OPTION_SOURCES list of organisation.yaml; fills `options` at load
-    multiple: bool = False
-    columns: list[Item] = field(default_factory=list)
-    rows: int = 10
-    lines: int = 3
-    max_length: int | None = None
-    prefill: str = ""
-    training_results: bool = False  # a person item: the person assessed; the server shows their training
-
-
-@dataclass
-class FormSection:
-    title: str
-    items: list[Item]
-    line: int
-    refs: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Form:
-    id: str
-    title: str
-    number: str
-    revision: str
-    serves: list[str]
-    orientation: str
-    roles: list[str]
-    description: str
-    header: list[Item]
-    sections: list[FormSection]
-    signatures: list[Item]
-    path: str
-    line: int
-    lines: dict[str, int] = field(default_factory=dict)
-
-    def all_items(self) -> list[Item]:
-        """Every item in reading order (header, sections, signatures), not table columns."""
-        items = list(self.header)
-        for section in self.sections:
-            items.extend(section.items)
-        items.extend(self.signatures)
-        return items
-
-
 # -- the whole -------------------------------------------------------------------------------
 
 
@@ -408,7 +345,7 @@ class Handbook:
     questions: list[Question]
     forms: list[Form]
     paths: list[LearningPath]
-    rules: Rules = field(default_factory=lambda: _empty_rules())  # checklists/rules/
+    rules: Rules = field(default_factory=Rules)  # checklists/rules/
     citations: dict[str, list[Citation]] = field(default_factory=dict)
 
     def regulation(self, regulation_id: str) -> Regulation:
@@ -416,9 +353,3 @@ class Handbook:
 
     def form(self, form_id: str) -> Form:
         return next(f for f in self.forms if f.id == form_id)
-
-
-def _empty_rules() -> Rules:
-    from .rules import Rules  # rules.py builds on this module's Item
-
-    return Rules()

@@ -4,7 +4,8 @@ server follows, so staff read in the handbook exactly what the server will ask o
 
 from __future__ import annotations
 
-from .model import WEEKDAYS, Form, Handbook
+from .formmodel import Form
+from .model import WEEKDAYS, Handbook
 from .render import cell, clause_link, form_page, link
 from .rules import STEP_BY, Schedule, Workflow
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .formmodel import Form, Item
 from .kinds import ITEM_KINDS
-from .model import Form, Handbook, Item
+from .model import Handbook
 from .pages_operations import form_operations
 from .pages_regulation import render_table
 from .render import TextRenderer, cell, clause_link, form_page, link, regulation_page

@@ -6,8 +6,8 @@ import re
 
 from . import datebounds
 from .fields import Fields
+from .formmodel import Form, FormSection, Item
 from .kinds import COMMON_FIELDS, ITEM_KINDS, OPTION_SOURCES, PREFILLS
-from .model import Form, FormSection, Item
 from .problems import Problem, did_you_mean
 from .yamlsrc import Mapping, Node
 

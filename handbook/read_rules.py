@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 from .fields import Fields
+from .formmodel import Form, Item
 from .kinds import ITEM_KINDS
-from .model import WEEKDAYS, Form, Handbook, Item
+from .model import WEEKDAYS, Handbook
 from .permits import check_permits
 from .problems import Problem, did_you_mean, make_problem
 from .read_forms import ITEM_ID, _item

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .model import Item
+from .formmodel import Item
 
 SCHEDULE_EVERY = {"shift": "每班", "shift_change": "每次交接班", "day": "每天", "week": "每周", "month": "每月"}
 STEP_BY = {"owner": "负责人", "any": "任何员工", "supervisor": "主管", "manager": "经理"}

@@ -20,10 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.browser import launch
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 TARGET_SECONDS = 0.25
 
 
@@ -49,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         for form_id, html in htmls.items():
             files[form_id] = Path(tmp) / f"{form_id}.html"
             files[form_id].write_text(html, encoding="utf-8")
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         page = browser.new_page()
 
         def chromium_pdf(form_id: str) -> bytes:

@@ -217,13 +217,13 @@ def seed(path: Path, rows: int) -> None:
     """A database made by the app's migrations, with users in 4 teams and `rows` submissions over two years."""
     from sqlalchemy import insert
 
-    from formserver.catalogue import Catalogue
+    from formserver.accounts.passwords import hash_password
     from formserver.db import make_engine
-    from formserver.formdefs import register_versions
-    from formserver.migrate import upgrade
-    from formserver.models import Revision, Submission, User
-    from formserver.passwords import hash_password
-    from formserver.records import content_digest, count_faults, record_date, summary
+    from formserver.db.migrate import upgrade
+    from formserver.db.models import Revision, Submission, User
+    from formserver.forms.catalogue import Catalogue
+    from formserver.forms.formdefs import register_versions
+    from formserver.records.store import content_digest, count_faults, record_date, summary
     from handbook.load import require_handbook
 
     engine = make_engine(f"sqlite:///{path}")
@@ -292,7 +292,7 @@ def seed(path: Path, rows: int) -> None:
 
 
 def seeded_database(rows: int) -> Path:
-    from formserver.migrate import head
+    from formserver.db.migrate import head
 
     path = CACHE / f"formserver-{rows}-{head()}-v{SEED_VERSION}.sqlite3"
     if not path.exists():

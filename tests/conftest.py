@@ -238,7 +238,7 @@ def cheap_passwords(monkeypatch):
     cost is half a second per login here). A module opts in with pytest.mark.usefixtures("cheap_passwords")."""
     from argon2 import PasswordHasher
 
-    from formserver import passwords
+    from formserver.accounts import passwords
 
     monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from handbook.model import Form, Item
+from handbook.formmodel import Form, Item
 
 FREE_TEXT = ("text", "textarea", "person", "signature")
 

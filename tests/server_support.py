@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from formserver import create_app
-from formserver.models import Base
+from formserver.db.models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

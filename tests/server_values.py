@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from handbook.model import Form, Item
+from handbook.formmodel import Form, Item
 from tests.server_support import form_post, new_form
 
 DATE = "2026-11-23"

@@ -1,11 +1,10 @@
-"""Shared helpers for tests that need the real built site or a real browser."""
+"""Shared helpers for tests that need the real built site (the browser itself: tests/browser.py)."""
 
 from __future__ import annotations
 
 import functools
 import http.server
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -15,9 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 def mkdocs_build(project: Path, site_dir: Path) -> subprocess.CompletedProcess:
@@ -54,10 +50,6 @@ def serve(directory: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def have_chromium() -> bool:
-    return Path(CHROMIUM).exists() and shutil.which("pdftotext") is not None
 
 
 def output_dir() -> Path:

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from handbook.formmodel import Form, Item
 from handbook.kinds import ITEM_KINDS
 from handbook.load import load_handbook
-from handbook.model import Form, Handbook, Item
+from handbook.model import Handbook
 from handbook.pdf import (
     RefusedURL,
     css_string,
@@ -37,6 +38,7 @@ from handbook.pdf import (
     write_form_pdfs,
 )
 from handbook.pdf.fonts import FAMILY, SYSTEM_FAMILY, base_characters, source_characters
+from tests.browser import launch
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "handbook" / "pdf"
@@ -368,9 +370,7 @@ def test_opened_from_disk_in_chromium_it_uses_the_subset_font_and_no_network(hb,
     path.write_text(form_html(hb, "patrol"), encoding="utf-8")
     requests: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = launch(p)
         try:
             page = browser.new_page()
             page.on("request", lambda request: requests.append(request.url))

@@ -12,8 +12,8 @@ import uuid
 import pytest
 from flask import Flask
 
-from formserver.access import PUBLIC, TOKEN, requires
-from formserver.models import ROLE_RANK
+from formserver.accounts.access import PUBLIC, TOKEN, requires
+from formserver.db.models import ROLE_RANK
 from tests.server_support import create_user, csrf_of, form_post, login, make_app, new_form, patrol_values
 
 PUBLIC_ENDPOINTS = {"auth.login", "health", "static"}

@@ -15,7 +15,7 @@ from openapi_spec_validator import validate as validate_openapi
 from sqlalchemy import func, select, update
 from werkzeug.datastructures import MultiDict
 
-from formserver.models import ApiToken, Submission
+from formserver.db.models import ApiToken, Submission
 from tests.server_payloads import valid_values, web_data
 from tests.server_support import ROOT, create_user, login, new_form, patrol_values
 

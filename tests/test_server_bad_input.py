@@ -11,8 +11,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, text
 
-from formserver.inputs import MAX_JSON_DEPTH, bounded_json, canonical_uid, clean_text, number_text
-from formserver.models import Photo, Revision, Submission
+from formserver.base.inputs import MAX_JSON_DEPTH, bounded_json, canonical_uid, clean_text, number_text
+from formserver.db.models import Photo, Revision, Submission
 from tests.server_support import form_post, new_form, patrol_values, person
 from tests.test_server_api import Api, make_token
 
@@ -47,7 +47,7 @@ def error_of(response) -> dict:
     return body["error"]
 
 
-# -- units: the rules of formserver.inputs --------------------------------------------------------------------
+# -- units: the rules of formserver.base.inputs --------------------------------------------------------------------
 
 @pytest.mark.parametrize(("raw", "clean"), [
     ("\u202egnp.exe", "gnp.exe"), ("a\x00b\x9fc", "abc"), ("\u2066x\u2069\u200e\u200f", "x"), ("a\ufeffb", "ab"),
@@ -208,9 +208,9 @@ def test_a_date_in_a_register_row_has_the_window_too(app, api):
 def test_a_date_item_may_set_its_own_window(app, monkeypatch):
     import datetime as dt
 
-    from formserver.webforms import date_window
+    from formserver.forms.webforms import date_window
     from handbook.datebounds import resolve
-    from handbook.model import Item
+    from handbook.formmodel import Item
 
     today = app.extensions["catalogue"].now().date()
     with app.test_request_context():
@@ -310,7 +310,7 @@ def test_migration_0005_lower_cases_ids_and_reports_case_duplicates(app):
     """The old schema let `ABC…` and `abc…` both in: the migration lower-cases the lone ones and reports pairs."""
     from alembic import command
 
-    from formserver.migrate import alembic_config
+    from formserver.db.migrate import alembic_config
 
     engine = app.extensions["db_engine"]
     api_values = patrol_values(app)
@@ -337,7 +337,7 @@ def test_migration_0005_lower_cases_ids_and_reports_case_duplicates(app):
 
 
 def test_exports_drop_invisible_characters_of_older_records():
-    from formserver.exports import neutralise
+    from formserver.records.exports import neutralise
 
     assert neutralise("\u202e=1+1") == "'=1+1"  # the override hid a formula
     assert neutralise("\u202egnp.exe") == "gnp.exe"

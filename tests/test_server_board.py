@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import update
 
-from formserver import schedule
-from formserver.models import Case, Submission
-from formserver.schedule import Submitted
+from formserver.db.models import Case, Submission
+from formserver.operations import schedule
+from formserver.operations.schedule import Submitted
 from handbook.model import Named, Shift
 from handbook.rules import Rules, Schedule
 from tests.server_support import patrol_values, person
@@ -356,7 +356,7 @@ def _filled(app, form_id: str) -> dict:
 def test_nothing_counts_as_missed_before_the_server_was_first_used(tmp_path):
     """A new installation's board and monthly report count nothing as missed before its forms were first
     registered; what is due from then on, or was filled in anyway, counts."""
-    from formserver.schedule import statuses
+    from formserver.operations.schedule import statuses
     from tests.server_support import make_app as make
 
     app = make(f"sqlite:///{tmp_path / 'new.sqlite3'}", tmp_path, SCHEDULES_FROM="")

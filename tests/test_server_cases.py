@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from formserver.models import AuditEvent, Case, CaseStep, Revision, Submission, utcnow
+from formserver.db.models import AuditEvent, Case, CaseStep, Revision, Submission, utcnow
 from tests.server_support import complaint_values, csrf_of, form_post, new_form, patrol_values, person
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")

@@ -29,7 +29,8 @@ from flask import Flask
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
-from tests.sitebuild import CHROMIUM, CHROMIUM_ARGS, built_site, have_chromium, output_dir
+from tests.browser import have_chromium, launch
+from tests.sitebuild import built_site, output_dir
 
 pytestmark = [
     pytest.mark.slow,
@@ -60,7 +61,7 @@ class Server:
     app: Flask
 
     def count(self, form_id: str) -> int:
-        from formserver.models import Submission
+        from formserver.db.models import Submission
 
         with self.app.extensions["db_sessions"]() as session:
             return session.scalar(select(func.count()).select_from(Submission).where(Submission.form_id == form_id))
@@ -89,7 +90,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 

@@ -10,8 +10,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from formserver.exports import BASE_COLUMNS
-from formserver.models import AuditEvent
+from formserver.db.models import AuditEvent
+from formserver.records.exports import BASE_COLUMNS
 from tests.server_support import create_user, login, patrol_values
 from tests.server_values import minimal_formdata, submitted
 

@@ -1,4 +1,4 @@
-"""The API's quick check (formserver.fastvalues) against WTForms, the judge: on generated values for every
+"""The API's quick check (formserver.forms.fastvalues) against WTForms, the judge: on generated values for every
 form, whenever the quick check answers, WTForms must accept the same form data and make the same stored
 values; and the quick check must answer for ordinary valid submissions, or the API loses its speed."""
 
@@ -13,11 +13,11 @@ from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from formserver.fastvalues import quick_values
-from formserver.formdefs import definition_digest
-from formserver.webforms import TEXT_MAX, TEXTAREA_MAX, ValuesError, form_class, formdata_of, values_of
+from formserver.forms.fastvalues import quick_values
+from formserver.forms.formdefs import definition_digest
+from formserver.forms.webforms import TEXT_MAX, TEXTAREA_MAX, ValuesError, form_class, formdata_of, values_of
+from handbook.formmodel import Form, Item
 from handbook.load import require_handbook
-from handbook.model import Form, Item
 from tests.server_payloads import valid_values
 from tests.server_support import ROOT
 
@@ -42,7 +42,7 @@ def texts(limit: int) -> list[Any]:
             *NASTY]
 
 
-# Control, bidi and surrogate characters (formserver.inputs), and what must survive them: ZWJ emoji.
+# Control, bidi and surrogate characters (formserver.base.inputs), and what must survive them: ZWJ emoji.
 NASTY = ["\u202egnp.exe", "a\x00b", "\x9f", "\u202e", " \u200f ", "\ud800", "张\udfff三", "👨\u200d👩\u200d👧",
          "a\ufeffb"]
 

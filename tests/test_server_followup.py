@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from formserver.models import Case, CaseStep, Handover, Submission
+from formserver.db.models import Case, CaseStep, Handover, Submission
 from tests.server_support import complaint_values, create_user, form_post, login, new_form, patrol_values
 from tests.test_server_api import Api, make_token
 

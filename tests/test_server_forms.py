@@ -12,8 +12,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
 
-from formserver.models import Draft, Revision, Submission
-from formserver.webforms import FAULT_NOTE, REQUIRED
+from formserver.db.models import Draft, Revision, Submission
+from formserver.forms.webforms import FAULT_NOTE, REQUIRED
 from tests.server_support import ROOT, create_user, csrf_of, form_post, login, new_form, patrol_values
 from tests.server_values import (
     count,

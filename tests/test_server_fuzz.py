@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from formserver.models import Revision, Submission
-from handbook.model import Form, Item
+from formserver.db.models import Revision, Submission
+from handbook.formmodel import Form, Item
 from tests.server_payloads import item_value, valid_values, web_data
 from tests.server_support import ROOT, new_form, person
 from tests.test_server_api import Api, make_token

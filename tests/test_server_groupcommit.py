@@ -1,4 +1,4 @@
-"""API submissions written in shared transactions (formserver.groupcommit, records.store_many): each outcome is
+"""API submissions written in shared transactions (formserver.db.groupcommit, records.store_many): each outcome is
 what writing them one after another would give, a failing item fails alone, and nothing is answered before
 its transaction commits."""
 
@@ -12,10 +12,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import Connection, func, insert, select, text
 
-from formserver import db, records
-from formserver.fastsql import FastStatement
-from formserver.groupcommit import GroupCommit
-from formserver.models import AuditEvent, Revision, Submission, User
+from formserver import db
+from formserver.db.fastsql import FastStatement
+from formserver.db.groupcommit import GroupCommit
+from formserver.db.models import AuditEvent, Revision, Submission, User
+from formserver.records import store as records
 from tests.server_support import create_user, patrol_values
 
 # -- the batching itself, on a table of its own ------------------------------------------------------

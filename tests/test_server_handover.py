@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from formserver.models import AuditEvent, Case, CaseStep, Handover, Revision, utcnow
+from formserver.db.models import AuditEvent, Case, CaseStep, Handover, Revision, utcnow
 from tests.server_support import create_user, csrf_of, login, patrol_values
 from tests.server_values import page_state, submitted
 

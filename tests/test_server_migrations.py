@@ -12,8 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from formserver.db import make_engine
-from formserver.migrate import current, head, upgrade
-from formserver.models import Base
+from formserver.db.migrate import current, head, upgrade
+from formserver.db.models import Base
 
 
 def test_migrations_match_the_models(app):
@@ -39,7 +39,7 @@ def test_sqlite_pragmas_are_set(tmp_path: Path):
 
 def test_processes_starting_together_migrate_once(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'race.sqlite3'}"
-    code = ("import sys; from formserver.db import make_engine; from formserver.migrate import upgrade; "
+    code = ("import sys; from formserver.db import make_engine; from formserver.db.migrate import upgrade; "
             f"print(upgrade(make_engine({url!r})))")
     processes = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
                  for _ in range(4)]
@@ -55,7 +55,7 @@ def test_0004_fills_shift_and_area_of_existing_records(tmp_path: Path):
     from alembic import command
     from sqlalchemy import text
 
-    from formserver.migrate import alembic_config
+    from formserver.db.migrate import alembic_config
 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
     with engine.begin() as connection:

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
-from tests.sitebuild import built_site, have_chromium, output_dir
+from tests.browser import have_chromium
+from tests.sitebuild import built_site, output_dir
 from tests.test_server_e2e import CHECKS, Server, browser, phones, tap_option  # noqa: F401  (fixtures by name)
 
 pytestmark = [
@@ -83,7 +84,7 @@ def submit(page) -> None:
 
 
 def case_of(server: Server, workflow: str):
-    from formserver.models import Case
+    from formserver.db.models import Case
 
     with server.app.extensions["db_sessions"]() as db:
         return db.scalars(select(Case).where(Case.workflow_id == workflow).order_by(Case.id)).all()
@@ -102,7 +103,7 @@ def do_step(page, fields: dict[str, str], options: dict[str, str] | None = None)
 def test_a_day_of_operations(server, phones):  # noqa: F811
     from playwright.sync_api import expect
 
-    from formserver.models import Case
+    from formserver.db.models import Case
 
     app = server.app
     area = next(i for i in app.extensions["catalogue"].forms["patrol"].header if i.id == "area").options[0]

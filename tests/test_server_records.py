@@ -13,7 +13,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from formserver.models import AuditEvent, Case, FormVersion, Photo, Revision, Submission
+from formserver.db.models import AuditEvent, Case, FormVersion, Photo, Revision, Submission
 from tests.server_support import ROOT, csrf_of, form_post, login, make_app, new_form, patrol_values, person
 from tests.server_values import count, filled, page_state, submit, submitted
 

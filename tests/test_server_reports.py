@@ -19,8 +19,9 @@ from flask import Flask
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
-from formserver import db, records
-from formserver.models import AuditEvent, PenaltyRecord, Submission, User
+from formserver import db
+from formserver.db.models import AuditEvent, PenaltyRecord, Submission, User
+from formserver.records import store
 from tests.server_support import csrf_of, login, person
 
 MONTH = "2026-10"
@@ -37,11 +38,11 @@ def user_row(app: Flask, username: str) -> User:
 
 
 def submit(app: Flask, username: str, form_id: str, values: dict, day: dt.date = DAY) -> str:
-    """Store a submission as the web form does (records.create, follow-up included); its uid."""
+    """Store a submission as the web form does (store.create, follow-up included); its uid."""
     cat = app.extensions["catalogue"]
     uid = str(uuid.uuid4())
     with db.write_transaction(app.extensions["db_engine"]) as connection:
-        records.create(connection, user_row(app, username), cat.forms[form_id], cat.version_ids[form_id], uid,
+        store.create(connection, user_row(app, username), cat.forms[form_id], cat.version_ids[form_id], uid,
                        values, day, rules=cat.handbook.rules)
     return uid
 
@@ -50,8 +51,8 @@ def correct(app: Flask, username: str, uid: str, changes: dict) -> None:
     cat = app.extensions["catalogue"]
     with app.extensions["db_sessions"]() as session:
         submission = session.scalar(select(Submission).where(Submission.uid == uid))
-        _revision, values = records.latest_values(session, submission)
-        records.correct(session, user_row(app, username), submission, cat.forms[submission.form_id],
+        _revision, values = store.latest_values(session, submission)
+        store.correct(session, user_row(app, username), submission, cat.forms[submission.form_id],
                         submission.revision_count, {**values, **changes}, "更正满意度")
         session.commit()
 
@@ -219,9 +220,9 @@ def test_staff_may_not_open_the_report(app, team):
 
 
 def test_late_and_missed_forms_come_from_the_schedule(app, team):
-    schedule = pytest.importorskip("formserver.schedule")
+    schedule = pytest.importorskip("formserver.operations.schedule")
     if not hasattr(schedule, "statuses"):
-        pytest.skip("formserver.schedule.statuses not written yet")
+        pytest.skip("formserver.operations.schedule.statuses not written yet")
     supervisor, _zhang = team
     page = supervisor.get(f"/reports/monthly?month={MONTH}").get_data(as_text=True)
     totals = table_rows(page, "report-totals")
@@ -251,7 +252,7 @@ def penalty_form(client) -> tuple[str, dict[str, str]]:
 
 def fined_row(app: Flask):
     """A row of the penalty schedule with a fine range."""
-    from formserver.penalties import schedule
+    from formserver.operations.penalties import schedule
 
     return next(r for r in schedule(app.extensions["catalogue"].handbook) if r.fine is not None)
 
@@ -324,7 +325,7 @@ def test_penalty_reason_is_shown_as_text(app, team):
 
 def test_row_without_fine_takes_no_fine(app, team):
     supervisor, _zhang = team
-    from formserver.penalties import schedule
+    from formserver.operations.penalties import schedule
 
     row = next(r for r in schedule(app.extensions["catalogue"].handbook) if r.fine is None)
     token, people = penalty_form(supervisor)

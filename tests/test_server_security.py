@@ -17,9 +17,9 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from formserver import config as server_config
-from formserver.access import requires
-from formserver.models import AuditEvent, User
-from formserver.security import APP_CSP
+from formserver.accounts.access import requires
+from formserver.base.security import APP_CSP
+from formserver.db.models import AuditEvent, User
 from tests.server_payloads import FREE_TEXT, valid_values, web_data
 from tests.server_support import (
     PASSWORD,
@@ -76,7 +76,7 @@ def operations_ids(app: Flask) -> dict[str, str]:
     """Ids of a case, a handover and a penalty that exist, so each of their POST views is reached."""
     import datetime as dt
 
-    from formserver.models import Case, Handover, PenaltyRecord, Submission
+    from formserver.db.models import Case, Handover, PenaltyRecord, Submission
 
     with app.extensions["db_sessions"].begin() as db:
         case = db.scalar(select(Case.id))
@@ -467,8 +467,8 @@ def test_a_database_outage_answers_the_chinese_503_page(app, monkeypatch):
     def down(*_args, **_kwargs):
         raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("could not connect to server"))
 
-    monkeypatch.setattr("formserver.review.filtered", down)
-    monkeypatch.setattr("formserver.api.filtered", down)
+    monkeypatch.setattr("formserver.records.review.filtered", down)
+    monkeypatch.setattr("formserver.api.views.filtered", down)
     response = client.get("/records")
     assert response.status_code == 503
     body = response.get_data(as_text=True)

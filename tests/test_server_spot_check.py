@@ -13,7 +13,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from formserver.models import AuditEvent, SpotCheck, Submission
+from formserver.db.models import AuditEvent, SpotCheck, Submission
 from tests.server_support import csrf_of, form_post, new_form, person
 from tests.test_server_api import Api, make_token
 from tests.test_server_cases import ticket_values

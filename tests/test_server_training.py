@@ -20,7 +20,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, update
 
-from formserver.models import Acknowledgement, AuditEvent, PathAssignment, QuizAttempt, RegulationVersion, User
+from formserver.db.models import Acknowledgement, AuditEvent, PathAssignment, QuizAttempt, RegulationVersion, User
 from formserver.training import quiz
 from handbook.pages_regulation import render_regulation
 from handbook.render import TextRenderer
@@ -230,7 +230,7 @@ def test_admin_assigns_a_path_from_the_cli(app):
 def test_every_admin_command_is_in_the_readme(app):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     table = readme.split("| command | what |")[1].split("\n\n")[0]
-    ours = {name for name, command in app.cli.commands.items() if command.callback.__module__ == "formserver.cli"}
+    ours = {name for name, command in app.cli.commands.items() if command.callback.__module__ == "formserver.app.cli"}
     assert "assign-path" in ours
     assert {name for name in ours if f"`{name}" not in table} == set()
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.sitebuild import built_site, have_chromium
+from tests.browser import have_chromium
+from tests.sitebuild import built_site
 from tests.test_server_e2e import WAIT, browser, phones  # noqa: F401  (fixtures used by name)
 from tests.test_server_training import correct_texts, revised_tree
 

@@ -7,10 +7,10 @@ import datetime as dt
 
 import pytest
 
-from formserver.catalogue import Catalogue
-from formserver.exports import neutralise
-from formserver.photos import sniff
-from formserver.webforms import ValuesError, form_class, formdata_of, values_of
+from formserver.forms.catalogue import Catalogue
+from formserver.forms.webforms import ValuesError, form_class, formdata_of, values_of
+from formserver.records.exports import neutralise
+from formserver.records.photos import sniff
 from handbook.load import require_handbook
 from tests.server_support import ROOT
 

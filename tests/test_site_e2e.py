@@ -7,7 +7,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.sitebuild import CHROMIUM, CHROMIUM_ARGS, built_site, have_chromium, output_dir, serve
+from tests.browser import have_chromium, launch
+from tests.sitebuild import built_site, output_dir, serve
 
 pytestmark = [
     pytest.mark.slow,
@@ -38,7 +39,7 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch(p)
         yield browser
         browser.close()
 

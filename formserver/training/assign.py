@@ -9,10 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from formserver.accounts import audit
+from formserver.db.models import PathAssignment, User, utcnow
 from handbook.model import Handbook, LearningPath
-
-from .. import audit
-from ..models import PathAssignment, User, utcnow
 
 
 def may_see(viewer: User, person: User) -> bool:

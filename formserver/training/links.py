@@ -16,11 +16,11 @@ from flask import Flask, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
+from formserver import db
+from formserver.db.models import User
+from formserver.forms.catalogue import catalogue
 from handbook.render import TextRenderer
 
-from .. import db
-from ..catalogue import catalogue
-from ..models import User
 from . import progress
 from .assign import may_see
 

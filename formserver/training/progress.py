@@ -26,10 +26,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from formserver.db.models import Acknowledgement, PathAssignment, QuizAttempt
+from formserver.forms.catalogue import Catalogue
 from handbook.model import Clause, LearningPath, Regulation
 
-from ..catalogue import Catalogue
-from ..models import Acknowledgement, PathAssignment, QuizAttempt
 from .quiz import question_count
 
 

@@ -9,11 +9,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import db
-from ..access import requires
-from ..catalogue import catalogue
-from ..errors import zh_abort
-from ..models import Acknowledgement, QuizAttempt, RegulationVersion, User
+from formserver import db
+from formserver.accounts.access import requires
+from formserver.base.errors import zh_abort
+from formserver.db.models import Acknowledgement, QuizAttempt, RegulationVersion, User
+from formserver.forms.catalogue import catalogue
+
 from . import assign, progress
 from .links import visible_people
 

@@ -10,15 +10,16 @@ from flask_login import current_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from formserver import db
+from formserver.accounts import audit
+from formserver.accounts.access import requires
+from formserver.base.errors import zh_abort
+from formserver.db.models import Acknowledgement, QuizAttempt, RegulationVersion, User, utcnow
+from formserver.forms.catalogue import catalogue
+from formserver.forms.regversions import clause_texts
 from handbook.diff import clause_changes
 from handbook.model import LearningPath
 
-from .. import audit, db
-from ..access import requires
-from ..catalogue import catalogue
-from ..errors import zh_abort
-from ..models import Acknowledgement, QuizAttempt, RegulationVersion, User, utcnow
-from ..regversions import clause_texts
 from . import assign, progress, quiz
 
 bp = Blueprint("training", __name__, url_prefix="/training")

@@ -20,8 +20,9 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from ..formmodel import Form, Item
 from ..kinds import ITEM_KINDS
-from ..model import Form, Handbook, Item
+from ..model import Handbook
 from .fonts import PrintFont, print_font
 
 PACKAGE_DIR = Path(__file__).resolve().parent

@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..files import write_atomically
-from ..model import Form, Handbook
+from ..formmodel import Form
+from ..model import Handbook
 from .fonts import PrintFont, made_fonts, print_font
 from .html import PACKAGE_DIR, form_html, pages_html, static_css
 from .parse import parse_print_html

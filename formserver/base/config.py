@@ -1,0 +1,87 @@
+"""Settings, each declared once with its default. Environment variables override them (DATABASE_URL,
+SECRET_KEY, and FORMSERVER_<NAME> for the rest); tests pass a mapping to `create_app`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the project: regulations/, checklists/, site/
+
+DEFAULTS: dict[str, Any] = {
+    # Where the regulations and checklists are, and the built handbook served at /handbook/.
+    "HANDBOOK_ROOT": str(PACKAGE_ROOT),
+    "HANDBOOK_SITE": "",  # default: <HANDBOOK_ROOT>/site
+    "TIMEZONE": "Asia/Shanghai",
+    # The database; default an SQLite file under instance/.
+    "DATABASE_URL": "",
+    "AUTO_MIGRATE": True,  # bring the schema up to date at start (under a lock)
+    # Sessions: short-lived, HttpOnly, SameSite; Secure once the site is served over HTTPS.
+    "PERMANENT_SESSION_LIFETIME": dt.timedelta(hours=12),
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "SESSION_COOKIE_NAME": "formserver_session",
+    # CSRF tokens last a whole shift (Flask-WTF's default hour is shorter than a patrol round).
+    "WTF_CSRF_TIME_LIMIT": 16 * 3600,
+    "WTF_I18N_ENABLED": False,  # WTForms' own zh_CN messages (Flask-Babel is not used)
+    "MAX_CONTENT_LENGTH": 24 * 1024 * 1024,
+    # Flask's default of 1000 fields per (multipart) post refused a register of ~100 rows as "too large";
+    # a form of MAX_ROWS register rows posts several thousand. MAX_CONTENT_LENGTH still bounds the post.
+    "MAX_FORM_PARTS": 20_000,
+    "PHOTO_MAX_BYTES": 10 * 1024 * 1024,
+    "LOGIN_LIMIT_PER_ACCOUNT": 5,  # failures per 15 minutes
+    "LOGIN_LIMIT_PER_ADDRESS": 30,
+    "PROXY_COUNT": 0,  # reverse proxies in front of the app (X-Forwarded-For/Proto trusted from that many)
+    "PAGE_SIZE": 50,
+    # The days a date item accepts unless its YAML sets min/max (handbook.datebounds: -2y is two years before
+    # the day of filling): no 0001-01-01 or 9999-12-31 becomes a record's date.
+    "DATE_EARLIEST": "-2y",
+    "DATE_LATEST": "+1y",
+    # The first day (YYYY-MM-DD) the today board and monthly report count a form not filled in as missed;
+    # default: when the server first started on this database (nothing was missed before the centre used it).
+    "SCHEDULES_FROM": "",
+}
+
+
+def load(app: Flask, overrides: dict[str, Any] | None) -> None:
+    app.config.update(DEFAULTS)
+    for name in ("DATABASE_URL", "SECRET_KEY"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    app.config.from_prefixed_env("FORMSERVER")
+    if overrides:
+        app.config.update(overrides)
+    root = Path(app.config["HANDBOOK_ROOT"])
+    app.config["HANDBOOK_SITE"] = app.config["HANDBOOK_SITE"] or str(root / "site")
+    if not app.config["DATABASE_URL"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'formserver.sqlite3'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+
+
+def _instance_secret(instance: Path) -> str:
+    """A secret made once and kept in instance/secret_key. Several app servers must share one: set
+    SECRET_KEY in their environment instead."""
+    path = instance / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made earlier, or by another worker starting at the same moment
+    else:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    for _ in range(50):
+        secret = path.read_text().strip()
+        if secret:
+            return secret
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} is empty: delete it and start again")

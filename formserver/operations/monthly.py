@@ -1,0 +1,313 @@
+"""The figures of the monthly report (checklists/rules/reports.yaml), for one month and one team or all.
+
+Every figure comes from the rules: a count of a form's submissions, a sum of number items, or a rate of
+"good" answers among the answered choice items; each is also split per person (the figure's person item in
+the record, or the submitter). Late and missed forms come from the schedule (`formserver.operations.schedule`), the
+penalties of the month from `PenaltyRecord`. One query reads the month's submissions of the forms the
+figures name, each with its current revision's values.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from formserver.db.models import PenaltyRecord, Revision, Submission, User
+from formserver.forms.catalogue import Catalogue
+from formserver.operations import schedule
+from handbook.rules import Figure, MonthlyReport
+
+MONTH = re.compile(r"(\d{4})-(\d{2})")
+NOBODY = "(无人填写)"  # the person row of forms nobody filled in (missed)
+
+
+@dataclass(frozen=True)
+class Month:
+    year: int
+    month: int
+
+    @classmethod
+    def parse(cls, text: str) -> Month | None:
+        """`YYYY-MM`, or None when it is not a month."""
+        match = MONTH.fullmatch(text.strip())
+        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1900:
+            return None
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def of(cls, day: dt.date) -> Month:
+        return cls(day.year, day.month)
+
+    @property
+    def start(self) -> dt.date:
+        return dt.date(self.year, self.month, 1)
+
+    @property
+    def end(self) -> dt.date:
+        return dt.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+    def shifted(self, months: int) -> Month:
+        n = self.year * 12 + self.month - 1 + months
+        return Month(n // 12, n % 12 + 1)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.year} 年 {self.month} 月"
+
+
+@dataclass
+class Tally:
+    """One figure's number for the month or for one person: a count, a sum, or good/answered for a rate."""
+
+    kind: str  # count | sum | rate
+    value: Decimal = Decimal(0)
+    good: int = 0
+    answered: int = 0
+
+    @property
+    def number(self) -> int | float | None:
+        """The figure as shown: an int where it is whole, a rate in percent to one decimal (None: no answers)."""
+        if self.kind == "rate":
+            return round(100 * self.good / self.answered, 1) if self.answered else None
+        return int(self.value) if self.value == self.value.to_integral_value() else float(self.value)
+
+
+@dataclass
+class PersonRow:
+    name: str
+    figures: dict[str, Tally] = field(default_factory=dict)
+    late: int = 0
+    missed: int = 0
+    penalties: int = 0
+    fines: int = 0
+
+
+@dataclass
+class Slot:
+    """A late or missed form (from the schedule), as the report lists it."""
+
+    date: dt.date
+    form_title: str
+    person: str
+    status: str  # late | missed
+
+
+@dataclass
+class Report:
+    rules: MonthlyReport
+    month: Month
+    team: str | None
+    totals: dict[str, Tally]
+    people: list[PersonRow]
+    slots: list[Slot] | None  # None: the report does not count late and missed forms (reports.yaml schedules: false)
+    penalties: list[PenaltyRecord]
+
+    @property
+    def figures(self) -> list[Figure]:
+        return self.rules.figures
+
+    @property
+    def late(self) -> int | None:
+        return None if self.slots is None else sum(1 for s in self.slots if s.status == "late")
+
+    @property
+    def missed(self) -> int | None:
+        return None if self.slots is None else sum(1 for s in self.slots if s.status == "missed")
+
+    def slots_by_form(self) -> list[tuple[str, int, int]]:
+        """(form title, late, missed) per form: a month holds hundreds of slots, too many to list on a page."""
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for slot in self.slots or []:
+            counts[slot.form_title][0 if slot.status == "late" else 1] += 1
+        return [(title, late, missed) for title, (late, missed) in sorted(counts.items())]
+
+    @property
+    def fines(self) -> int:
+        return sum(p.fine or 0 for p in self.penalties)
+
+
+def figure_kind(figure: Figure) -> str:
+    return "count" if figure.count else "sum" if figure.sum else "rate"
+
+
+def figure_forms(figure: Figure) -> set[str]:
+    return {figure.count} if figure.count else {form for form, _item in (*figure.sum, *figure.rate)}
+
+
+def _number(value: Any) -> Decimal:
+    if isinstance(value, bool) or value in (None, ""):
+        return Decimal(0)
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def _person(figure: Figure, values: dict[str, Any], submitter: str) -> str:
+    name = values.get(figure.person) if figure.person else None
+    return name.strip() if isinstance(name, str) and name.strip() else submitter
+
+
+def _add(tally: Tally, figure: Figure, form_id: str, values: dict[str, Any]) -> bool:
+    """Count one record into `tally`; whether it contributed anything (a rate: an answer)."""
+    if figure.count:
+        tally.value += 1
+        return True
+    if figure.sum:
+        parts = [_number(values.get(item)) for form, item in figure.sum if form == form_id]
+        tally.value += sum(parts, Decimal(0))
+        return bool(parts)
+    answered = False
+    for form, item in figure.rate:
+        answer = values.get(item) if form == form_id else None
+        if answer in (None, "", []):
+            continue
+        answers = answer if isinstance(answer, list) else [answer]
+        tally.answered += 1
+        tally.good += any(a in figure.good for a in answers)
+        answered = True
+    return answered
+
+
+def month_records(db: Session, forms: set[str], month: Month, team: str | None) -> list[tuple[str, str, dict]]:
+    """(form id, submitter's display name, current values) of the month's records of `forms`: one query."""
+    query = (select(Submission.form_id, User.display_name, Revision.values)
+             .join(Revision, and_(Revision.submission_id == Submission.id,
+                                  Revision.number == Submission.revision_count))
+             .join(User, User.id == Submission.user_id)
+             .where(Submission.form_id.in_(sorted(forms)), Submission.record_date >= month.start,
+                    Submission.record_date <= month.end, Submission.status != "deleted")
+             .order_by(Submission.record_date, Submission.id))
+    if team is not None:
+        query = query.where(Submission.team == team)
+    return [(form_id, name, values or {}) for form_id, name, values in db.execute(query)]
+
+
+def month_penalties(db: Session, month: Month, team: str | None) -> list[PenaltyRecord]:
+    """The month's penalties in force (not revoked), oldest first."""
+    query = (select(PenaltyRecord).join(User, User.id == PenaltyRecord.user_id)
+             .where(PenaltyRecord.on_date >= month.start, PenaltyRecord.on_date <= month.end,
+                    PenaltyRecord.revoked_at.is_(None))
+             .order_by(PenaltyRecord.on_date, PenaltyRecord.id))
+    if team is not None:
+        query = query.where(User.team == team)
+    return list(db.scalars(query))
+
+
+def schedule_slots(db: Session, catalogue: Catalogue, month: Month, team: str | None) -> list[Slot]:
+    """The month's late and missed forms up to now."""
+    now = catalogue.now()
+    end = min(month.end, now.date())
+    if end < month.start:
+        return []
+    return [Slot(s.date, s.form_title, s.person or "", s.status)
+            for s in schedule.statuses(db, catalogue, month.start, end, now, team=team)
+            if s.status in ("late", "missed")]
+
+
+def compute(db: Session, catalogue: Catalogue, month: Month, team: str | None = None) -> Report:
+    """The report of `month` for `team` (None: everyone)."""
+    rules = catalogue.handbook.rules.report
+    if rules is None:
+        raise LookupError("reports.yaml defines no monthly report")
+    forms = set().union(*(figure_forms(f) for f in rules.figures)) if rules.figures else set()
+    totals = {f.id: Tally(figure_kind(f)) for f in rules.figures}
+    people: dict[str, PersonRow] = {}
+
+    def person(name: str) -> PersonRow:
+        if name not in people:
+            people[name] = PersonRow(name, {f.id: Tally(figure_kind(f)) for f in rules.figures})
+        return people[name]
+
+    for form_id, submitter, values in month_records(db, forms, month, team) if forms else []:
+        for figure in rules.figures:
+            if form_id not in figure_forms(figure):
+                continue
+            _add(totals[figure.id], figure, form_id, values)
+            scratch = Tally(totals[figure.id].kind)
+            if _add(scratch, figure, form_id, values):
+                row = person(_person(figure, values, submitter))
+                tally = row.figures[figure.id]
+                tally.value += scratch.value
+                tally.good += scratch.good
+                tally.answered += scratch.answered
+
+    slots = schedule_slots(db, catalogue, month, team) if rules.schedules else None
+    for slot in slots or []:
+        row = person(slot.person or NOBODY)
+        if slot.status == "late":
+            row.late += 1
+        else:
+            row.missed += 1
+    penalties = month_penalties(db, month, team) if rules.penalties else []
+    for record in penalties:
+        row = person(record.user.display_name)
+        row.penalties += 1
+        row.fines += record.fine or 0
+    ordered = sorted(people.values(), key=lambda r: (r.name == NOBODY, r.name))
+    return Report(rules, month, team, totals, ordered, slots, penalties)
+
+
+# -- the chart -----------------------------------------------------------------------------------------
+
+COLOURS = ("#2f6fb0", "#d9822b", "#3a9a5b", "#b8433e", "#7b5ea7", "#6b7b8c")
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    value: int | float
+    label: str  # figure label, for the tooltip
+
+
+@dataclass
+class Chart:
+    """A horizontal grouped bar chart (one group per person, one bar per count figure) in SVG units; the
+    legend is drawn outside the SVG so it wraps on a narrow screen."""
+
+    width: int
+    height: int
+    label_width: int
+    legend: list[tuple[str, str]]  # (colour, label)
+    groups: list[tuple[str, float, list[Bar]]]  # (person, y of the label, bars with a value)
+    title: str
+
+
+def chart(report: Report, width: int = 420, bar: int = 17, gap: int = 12) -> Chart | None:
+    """The per-person chart of the count figures; None when there is nothing to draw."""
+    figures = [f for f in report.figures if f.count]
+    rows = [p for p in report.people if any((p.figures[f.id].number or 0) > 0 for f in figures)]
+    if not figures or not rows:
+        return None
+    label_width, top, right = 96, 4, 30
+    scale_max = max(p.figures[f.id].number or 0 for p in rows for f in figures)
+    plot = width - label_width - right
+    groups = []
+    y = top
+    for p in rows:
+        bars = []
+        for n, f in enumerate(figures):
+            value = p.figures[f.id].number or 0
+            if value:
+                bars.append(Bar(label_width, y + n * bar, plot * value / scale_max, bar - 2,
+                                COLOURS[n % len(COLOURS)], value, f.label))
+        groups.append((p.name, y + len(figures) * bar / 2, bars))
+        y += len(figures) * bar + gap
+    legend = [(COLOURS[n % len(COLOURS)], f"{f.label}({f.unit})") for n, f in enumerate(figures)]
+    return Chart(width, int(y - gap + top), label_width, legend, groups,
+                 "按人员:" + "、".join(f.label for f in figures))

@@ -1,0 +1,41 @@
+"""Where the parts above `records` plug into the record views without `records` importing them: what the fill
+page of a form shows besides its fields, and what a correction changes besides the record (in its transaction).
+`operations.handover` registers both for the handover form at start (see app.factory)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from formserver.db.models import Submission, User
+from handbook.formmodel import Form
+
+FillContext = Callable[[Form], dict[str, Any]]
+AfterCorrection = Callable[[Session, User, Submission, Form, dict[str, Any]], None]
+
+
+@dataclass
+class Hooks:
+    fill_context: list[FillContext] = field(default_factory=list)
+    after_correction: list[AfterCorrection] = field(default_factory=list)
+
+
+def of(app: Flask) -> Hooks:
+    return app.extensions.setdefault("record_hooks", Hooks())
+
+
+def fill_context(form: Form) -> dict[str, Any]:
+    """Extra context for a form's fill page, from every part that registered some."""
+    context: dict[str, Any] = {}
+    for extra in of(current_app).fill_context:
+        context.update(extra(form))
+    return context
+
+
+def after_correction(w: Session, user: User, submission: Submission, form: Form, values: dict[str, Any]) -> None:
+    for hook in of(current_app).after_correction:
+        hook(w, user, submission, form, values)

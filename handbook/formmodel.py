@@ -1,0 +1,65 @@
+"""The typed model of a form definition (checklists/<id>.yaml): its items, sections and signatures. Read by
+the loader, the print pages, the site, the operating rules and the form server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Item:
+    id: str
+    kind: str
+    label: str
+    line: int
+    required: bool = False
+    refs: list[str] = field(default_factory=list)
+    help: str = ""
+    unit: str = ""
+    min: int | None = None
+    max: int | None = None
+    earliest: str = ""  # a date item's bounds (handbook.datebounds), from `min`/`max` in the YAML
+    latest: str = ""
+    options: list[str] = field(default_factory=list)
+    options_from: str = ""  # an OPTION_SOURCES list of organisation.yaml; fills `options` at load
+    multiple: bool = False
+    columns: list[Item] = field(default_factory=list)
+    rows: int = 10
+    lines: int = 3
+    max_length: int | None = None
+    prefill: str = ""
+    training_results: bool = False  # a person item: the person assessed; the server shows their training
+
+
+@dataclass
+class FormSection:
+    title: str
+    items: list[Item]
+    line: int
+    refs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Form:
+    id: str
+    title: str
+    number: str
+    revision: str
+    serves: list[str]
+    orientation: str
+    roles: list[str]
+    description: str
+    header: list[Item]
+    sections: list[FormSection]
+    signatures: list[Item]
+    path: str
+    line: int
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def all_items(self) -> list[Item]:
+        """Every item in reading order (header, sections, signatures), not table columns."""
+        items = list(self.header)
+        for section in self.sections:
+            items.extend(section.items)
+        items.extend(self.signatures)
+        return items
