@@ -16,8 +16,8 @@ from markupsafe import escape
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from formserver import config as server_config
 from formserver.accounts.access import requires
+from formserver.base import config as server_config
 from formserver.base.security import APP_CSP
 from formserver.db.models import AuditEvent, User
 from tests.server_payloads import FREE_TEXT, valid_values, web_data
