@@ -8,13 +8,19 @@ HTML (`handbook.pdf.form_html`): WeasyPrint through `render_pdf`, Chromium throu
 timing). The two engines alternate form by form, so background load hits both alike. Prints the median
 per form and overall, and the WeasyPrint/Chromium ratio. Target: median ≤ 0.25 s and no slower than
 Chromium.
+
+Then the printed handbook (`handbook book`): the whole book rendered `--book-rounds` times (median;
+target ≤ 20 s), and the site's book downloads (whole and per role) built into an empty cache and then
+asked for again with the source unchanged, which must render nothing (every book a cache hit).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,13 +30,21 @@ from tests.browser import launch
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_SECONDS = 0.25
+BOOK_TARGET_SECONDS = 20.0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--book-rounds", type=int, default=3)
     parser.add_argument("--root", default=str(ROOT))
     args = parser.parse_args(argv)
+    bench_forms(args)
+    bench_book(args)
+    return 0  # a benchmark reports its figures; the verdict is printed, never an exit status
+
+
+def bench_forms(args: argparse.Namespace) -> None:
 
     from playwright.sync_api import sync_playwright
 
@@ -81,7 +95,35 @@ def main(argv: list[str] | None = None) -> int:
     ok_target, ok_chrome = w_all <= TARGET_SECONDS, w_all <= c_all
     print(f"target ≤ {TARGET_SECONDS} s: {'met' if ok_target else 'MISSED'}; "
           f"no slower than Chromium: {'met' if ok_chrome else 'MISSED'}")
-    return 0  # a benchmark reports its figures; the verdict is printed above, never an exit status
+
+
+def bench_book(args: argparse.Namespace) -> None:
+    from handbook.load import require_handbook
+    from handbook.pdf.book import book_pdf
+    from handbook.site_downloads import book_downloads
+
+    hb = require_handbook(args.root)
+    times, pdf = [], b""
+    for _ in range(args.book_rounds):
+        gc.collect()
+        start = time.perf_counter()
+        pdf = book_pdf(hb)
+        times.append(time.perf_counter() - start)
+    info = subprocess.run(["pdfinfo", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    pages = re.search(r"^Pages:\s+(\d+)", info, re.M)[1]
+    median = statistics.median(times)
+    print(f"\nprinted handbook, whole: {median:.1f} s (median of {args.book_rounds}: "
+          f"{', '.join(f'{t:.1f}' for t in times)}), {len(pdf) / 1024:.0f} KB, {pages} pages")
+    print(f"target ≤ {BOOK_TARGET_SECONDS:.0f} s: {'met' if median <= BOOK_TARGET_SECONDS else 'MISSED'}")
+    with tempfile.TemporaryDirectory(prefix="bench-book-") as cache:
+        start = time.perf_counter()
+        books = book_downloads(hb, Path(cache))
+        cold = time.perf_counter() - start
+        start = time.perf_counter()
+        book_downloads(hb, Path(cache))
+        warm = time.perf_counter() - start
+    print(f"site books (whole + {len(books) - 1} roles): {cold:.1f} s into an empty cache, "
+          f"{warm:.2f} s again with the source unchanged (cache hits)")
 
 
 if __name__ == "__main__":
