@@ -295,7 +295,9 @@ def test_old_record_keeps_the_form_version_it_was_filled_against(server_app, app
     path = project / "checklists" / "patrol.yaml"
     text = path.read_text(encoding="utf-8")
     text = text.replace("label: 发现的问题及处理结果", "label: 巡查发现及处理情况")
-    text = text.replace('revision: "1.0"', 'revision: "1.1"')
+    old = re.search(r'^revision: "([\d.]+)"', text, re.M).group(1)
+    new = f"{old}.1"
+    text = text.replace(f'revision: "{old}"', f'revision: "{new}"')
     text = text.replace("      - {id: recheck,", "      - {id: weather, kind: text, label: 天气情况}\n"
                                                    "      - {id: recheck,")
     path.write_text(text, encoding="utf-8")
@@ -305,9 +307,9 @@ def test_old_record_keeps_the_form_version_it_was_filled_against(server_app, app
         assert login(client, "zhang").status_code == 302
         record = client.get(f"/records/{uid}").get_data(as_text=True)
         assert "发现的问题及处理结果" in record and "巡查发现及处理情况" not in record and "天气情况" not in record
-        assert "东门积水" in record and "第 1.0 版(表单已有新版本" in record
+        assert "东门积水" in record and f"第 {old} 版(表单已有新版本" in record
         fresh = client.get("/forms/patrol").get_data(as_text=True)
-        assert "巡查发现及处理情况" in fresh and "天气情况" in fresh and "第 1.1 版" in fresh
+        assert "巡查发现及处理情况" in fresh and "天气情况" in fresh and f"第 {new} 版" in fresh
         # Corrections use the record's own version too.
         corrected = client.get(f"/records/{uid}/correct").get_data(as_text=True)
         assert "发现的问题及处理结果" in corrected and "天气情况" not in corrected
@@ -316,7 +318,7 @@ def test_old_record_keeps_the_form_version_it_was_filled_against(server_app, app
         with new_app.extensions["db_sessions"]() as session:
             versions = dict(session.execute(select(Submission.uid, FormVersion.revision)
                                             .join(FormVersion, FormVersion.id == Submission.form_version_id)).all())
-        assert versions == {uid: "1.0", new_uid: "1.1"}
+        assert versions == {uid: old, new_uid: new}
     finally:
         new_app.extensions["db_engine"].dispose()
 
