@@ -48,7 +48,8 @@ class TextRenderer:
             form = self.forms.get(target[5:])
             if form is None:
                 return html.escape(target)
-            return f"[《{form.title}》]({link(self.page, form_page(form.id))})"
+            # Sources name the form and put the reference in brackets: 《员工考核评估表》([[form:staff-review]]).
+            return f'[{form.number}]({link(self.page, form_page(form.id))} "{form.title}")'
         if target in self.hb.clauses:
             return f"[{target}]({clause_link(self.hb, self.page, target)})"
         return html.escape(target)
@@ -56,7 +57,11 @@ class TextRenderer:
     def plain(self, text: str) -> str:
         """Text with placeholders filled and references left as their bare ids (for tables, excerpts)."""
         text = PLACEHOLDER.sub(lambda m: self.values.get(m["name"], m[0]), text)
-        return REFERENCE.sub(lambda m: m["target"].strip().removeprefix("form:"), text)
+        return REFERENCE.sub(lambda m: self._plain_reference(m["target"].strip()), text)
+
+    def _plain_reference(self, target: str) -> str:
+        form = self.forms.get(target[5:]) if target.startswith("form:") else None
+        return form.number if form else target.removeprefix("form:")
 
 
 _LIST_ITEM = re.compile(r"\s{0,3}(\d+\.|[-*+])\s+")

@@ -96,7 +96,7 @@ class _Text:
 
     def _plain_ref(self, target: str) -> str:
         form = self.forms.get(target.removeprefix("form:")) if target.startswith("form:") else None
-        return f"《{form.title}》" if form else target
+        return form.number if form else target  # sources name the form before: 《…》([[form:x]])
 
     def _ref(self, m) -> str:
         target = m["target"].strip()
