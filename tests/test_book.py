@@ -128,3 +128,10 @@ def test_site_books_are_cached_by_their_html(tmp_path):
     third = book_downloads(hb, tmp_path)
     assert third[book_path(None)] != first[book_path(None)]
     assert len(list((tmp_path / "book").glob("whole-*.pdf"))) == 1  # the superseded render is removed
+
+
+def test_form_references_print_as_the_form_number(books):
+    whole = re.sub(r"\s+", "", text(books[None][0]))
+    review = next(f for f in HB.forms if f.id == "staff-review")
+    assert re.search(rf"《{review.title}》[(\uff08]{review.number}[)\uff09]", whole)
+    assert f"》(《{review.title}》" not in whole.replace("\uff08", "(")

@@ -72,6 +72,13 @@ def test_placeholders_are_filled_from_the_organisation(site, handbook):
     assert handbook.organisation.phones["consumer"].number in html
 
 
+def test_a_form_reference_is_the_form_number_linked_to_its_page(site, handbook):
+    html = page(site, "regulations/KF-20")
+    review = handbook.form("staff-review")
+    link = f'<a href="../../forms/staff-review/" title="{review.title}">{review.number}</a>'
+    assert re.search(rf"《{review.title}》[(\uff08]{re.escape(link)}[)\uff09]", html)  # title once, then number
+
+
 def test_clauses_list_the_forms_and_questions_that_cite_them(site):
     html = page(site, "regulations/KF-11")
     clause = html[html.index('id="KF-11.11"'):]
