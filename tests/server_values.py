@@ -1,4 +1,4 @@
-"""Helpers for the fill/record/export tests (test_server_forms/records/exports.py): values built from a form's
+"""Helpers for the fill/record/export tests (tests/formserver/records/): values built from a form's
 definition, what a page's form would post (read back from its HTML the way a browser does), and posting a
 form the way a browser does."""
 

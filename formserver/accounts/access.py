@@ -1,6 +1,6 @@
 """Who may open what: every view declares the least role it needs with `@requires(role)` (or `@public`),
 and one gate before every request enforces it. A view that declares nothing is refused to everyone, so a
-new route cannot ship open by accident; `tests/test_server_access.py` walks the URL map to keep it so."""
+new route cannot ship open by accident; `tests/formserver/accounts/test_access.py` walks the URL map to keep it so."""
 
 from __future__ import annotations
 

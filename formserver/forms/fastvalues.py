@@ -7,7 +7,7 @@ readers compiled once per form version, mirroring what `webforms.formdata_of` an
 another type, a missing required item, an unknown option, a register, a blank that WTForms treats in its
 own way) gives None, and the caller falls back to `formdata_of` and WTForms, which decide and word the
 errors. So the web form and the API still accept exactly the same things with the same stored values, and
-every error message still comes from WTForms; `tests/test_server_fastvalues.py` compares the two on
+every error message still comes from WTForms; `tests/formserver/forms/test_fastvalues.py` compares the two on
 generated data for every form.
 """
 

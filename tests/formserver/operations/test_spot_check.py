@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 
 from formserver.db.models import AuditEvent, SpotCheck, Submission
+from tests.formserver.api.test_api import Api, make_token
+from tests.formserver.operations.test_cases import ticket_values
 from tests.server_support import csrf_of, form_post, new_form, person
-from tests.test_server_api import Api, make_token
-from tests.test_server_cases import ticket_values
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.test_server_api import Api, make_token
+from tests.formserver.api.test_api import Api, make_token
 
 
 def test_revoke_one_token_by_its_id(app):

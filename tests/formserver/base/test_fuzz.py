@@ -20,9 +20,9 @@ from werkzeug.datastructures import MultiDict
 
 from formserver.db.models import Revision, Submission
 from handbook.formmodel import Form, Item
+from tests.formserver.api.test_api import Api, make_token
 from tests.server_payloads import item_value, valid_values, web_data
 from tests.server_support import ROOT, new_form, person
-from tests.test_server_api import Api, make_token
 
 pytestmark = [pytest.mark.usefixtures("cheap_passwords"), pytest.mark.slow]
 FORM_IDS = sorted(p.stem for p in (ROOT / "checklists").glob("*.yaml"))

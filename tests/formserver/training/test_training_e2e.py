@@ -3,7 +3,7 @@
 A new hire reads and acknowledges a regulation, fails its quiz (each wrong answer explained, with a link to
 the clause in the handbook), passes it, and their supervisor sees the result; then the regulation is revised
 (the server restarted on an edited source tree, same database) and the new hire is asked to acknowledge it
-again, with what changed marked. The phone and browser fixtures are those of test_server_e2e.py (a request
+again, with what changed marked. The phone and browser fixtures are those of tests/formserver/app/test_e2e.py (a request
 leaving 127.0.0.1, a console error or a CSP violation fails the test). Screenshots: /tmp/training-shots/.
 """
 
@@ -19,9 +19,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from tests.browser import have_chromium
+from tests.formserver.app.test_e2e import WAIT, browser, phones  # noqa: F401  (fixtures used by name)
+from tests.formserver.training.test_training import correct_texts, revised_tree
 from tests.sitebuild import built_site
-from tests.test_server_e2e import WAIT, browser, phones  # noqa: F401  (fixtures used by name)
-from tests.test_server_training import correct_texts, revised_tree
 
 pytestmark = [
     pytest.mark.slow,

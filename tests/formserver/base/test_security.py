@@ -98,7 +98,7 @@ def test_every_post_without_a_csrf_token_is_refused(app):
     for rule in app.url_map.iter_rules():
         for method in rule.methods - {"GET", "HEAD", "OPTIONS"}:
             if rule.rule.startswith("/api/"):
-                continue  # bearer tokens, not cookies: see test_server_api.py
+                continue  # bearer tokens, not cookies: see tests/formserver/api/test_api.py
             url = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: args[m.group(1)], rule.rule)
             response = client.open(url, method=method, data={"reason": "测试", "submission_id": uid},
                                    headers={"Accept": "text/html"})

@@ -17,7 +17,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.test_server_api import make_token
+from tests.formserver.api.test_api import make_token
 
 pytestmark = [pytest.mark.usefixtures("cheap_passwords"), pytest.mark.slow]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

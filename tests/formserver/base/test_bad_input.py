@@ -13,8 +13,8 @@ from sqlalchemy import func, select, text
 
 from formserver.base.inputs import MAX_JSON_DEPTH, bounded_json, canonical_uid, clean_text, number_text
 from formserver.db.models import Photo, Revision, Submission
+from tests.formserver.api.test_api import Api, make_token
 from tests.server_support import form_post, new_form, patrol_values, person
-from tests.test_server_api import Api, make_token
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
 

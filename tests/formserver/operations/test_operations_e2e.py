@@ -4,7 +4,7 @@ A patrol with one failed item opens a corrective action that the supervisor sees
 next shift finds on its handover form; a handover with an open major event is blocked until the supervisor
 releases it with a written reason, then the incoming person confirms; a complaint goes through every step
 (its reply flagged overdue on the way) and the month's report shows the figures. The phone and browser
-fixtures are those of test_server_e2e.py (a request leaving 127.0.0.1, a console error or a CSP violation
+fixtures are those of tests/formserver/app/test_e2e.py (a request leaving 127.0.0.1, a console error or a CSP violation
 fails the test). Screenshots: test-output/ops-*.png.
 """
 
@@ -20,8 +20,8 @@ from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
 from tests.browser import have_chromium
+from tests.formserver.app.test_e2e import CHECKS, Server, browser, phones, tap_option  # noqa: F401  (fixtures by name)
 from tests.sitebuild import built_site, output_dir
-from tests.test_server_e2e import CHECKS, Server, browser, phones, tap_option  # noqa: F401  (fixtures by name)
 
 pytestmark = [
     pytest.mark.slow,

@@ -1,6 +1,6 @@
 """Cases like people work them: a failed check item becomes a corrective action that a supervisor assigns and
 verifies; a complaint and a service ticket go through every step of workflows.yaml, each step written into
-the record as a new revision; deadlines show as due and overdue. (The daily spot check: test_server_spot_check.)"""
+the record as a new revision; deadlines show as due and overdue. (The daily spot check: test_spot_check.)"""
 
 from __future__ import annotations
 
@@ -265,7 +265,7 @@ def test_service_ticket_through_all_steps(app):
     assert "维修维护工单" in text(staff.get("/cases/?status=all&workflow=service-ticket"))
 
 
-# -- the daily spot check: tests/test_server_spot_check.py (a fifth of the day's calls, KF-13.23) ---------
+# -- the daily spot check: test_spot_check.py (a fifth of the day's calls, KF-13.23) ----------------------------
 
 
 def test_list_filters_and_what_cannot_be_worked(app):

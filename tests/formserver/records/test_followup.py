@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from formserver.db.models import Case, CaseStep, Handover, Submission
+from tests.formserver.api.test_api import Api, make_token
 from tests.server_support import complaint_values, create_user, form_post, login, new_form, patrol_values
-from tests.test_server_api import Api, make_token
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
 
@@ -105,7 +105,7 @@ def test_a_handover_without_blockers_awaits_the_incoming_person(app):
 
 def test_a_correction_moves_the_record_on_the_board(app):
     """The shift and area the board counts a record under follow its corrections."""
-    from tests.test_server_records import correction
+    from tests.formserver.records.test_records import correction
 
     client = staff(app)
     _, csrf, uid = new_form(client, "patrol")
