@@ -395,3 +395,40 @@ class PenaltyRecord(Base):
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id], lazy="joined")
     __table_args__ = (Index("ix_penalty_records_user_date", "user_id", "on_date"),
                       Index("ix_penalty_records_date", "on_date"))
+
+
+class RosterEntry(Base):
+    """The duty roster (排班表): one person on one shift of one day, in one area or none ('' = the whole
+    centre). `shift` and `area` are ids of organisation.yaml; `team` is the person's team when rostered,
+    so a supervisor's roster stays theirs when someone later moves team."""
+
+    __tablename__ = "roster_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)  # the shift's first day (a night shift belongs to the day it starts)
+    shift: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    area: Mapped[str] = mapped_column(String(32), default="")
+    team: Mapped[str] = mapped_column(String(64), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    __table_args__ = (UniqueConstraint("day", "shift", "user_id"), Index("ix_roster_entries_day_shift", "day", "shift"))
+
+
+class RosterSwap(Base):
+    """调班: a rostered shift handed from one person to another, and who approved it (the attendance rules
+    require approval). The roster entry itself is moved to `to_user`; this row is the history."""
+
+    __tablename__ = "roster_swaps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    shift: Mapped[str] = mapped_column(String(32))
+    from_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    to_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    from_user: Mapped[User] = relationship(foreign_keys=[from_user_id], lazy="joined")
+    to_user: Mapped[User] = relationship(foreign_keys=[to_user_id], lazy="joined")
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
+    __table_args__ = (Index("ix_roster_swaps_day", "day"),)
