@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     # a form of MAX_ROWS register rows posts several thousand. MAX_CONTENT_LENGTH still bounds the post.
     "MAX_FORM_PARTS": 20_000,
     "PHOTO_MAX_BYTES": 10 * 1024 * 1024,
+    "ROSTER_MAX_BYTES": 2 * 1024 * 1024,  # an uploaded roster (XLSX/CSV): a month of a large team is ~200 KB
     "LOGIN_LIMIT_PER_ACCOUNT": 5,  # failures per 15 minutes
     "LOGIN_LIMIT_PER_ADDRESS": 30,
     "PROXY_COUNT": 0,  # reverse proxies in front of the app (X-Forwarded-For/Proto trusted from that many)

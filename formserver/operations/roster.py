@@ -4,6 +4,8 @@
     Roster.on(day, shift_id, area_id='') -> list[User]       who is on that shift (in that area, or anywhere)
     Roster.person_for(hb, slot) -> User | None               the person a schedule slot is expected from
     Roster.next_shift(hb, day, shift_id) -> (day, shift_id)  the shift after one (the handover's incoming side)
+    Roster.responsible(hb, status) -> User | None            person_for of a board/report row (SlotStatus)
+    Period.parse(week=..., month=...)                        the days a roster page shows (ISO week or month)
 
 Slots name their shift and area by name (schedule.Slot); the roster stores ids of organisation.yaml, so
 the lookups go through the organisation. A slot of a shift belongs to the person rostered on that shift in
@@ -21,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from formserver.db.models import RosterEntry, User
-from formserver.operations.schedule import Slot
+from formserver.operations.schedule import Slot, SlotStatus
 from handbook.model import Handbook
 
 DAY = dt.timedelta(days=1)
@@ -51,6 +53,21 @@ class Roster:
             return in_area[0].user
         return rows[0].user if len(rows) == 1 else None
 
+    def responsible(self, hb: Handbook, status: SlotStatus) -> User | None:
+        """`person_for` of a slot's status row (the board and the monthly report work on those)."""
+        return self.person_for(hb, Slot(status.form_id, status.every, status.date, status.due_at, status.deadline,
+                                        status.shift, status.area))
+
+    def shift_people(self, hb: Handbook, status: SlotStatus) -> list[User]:
+        """Everyone rostered on a status row's shift (in its area, or anywhere): whom the board names when no
+        one person is responsible."""
+        shift_id = next((s.id for s in hb.organisation.shifts.values() if s.name == status.shift), "")
+        area_id = next((a.id for a in hb.organisation.areas.values() if a.name == status.area), "")
+        return self.on(status.date, shift_id, area_id) if shift_id else []
+
+    def is_empty(self) -> bool:
+        return not self.entries
+
     @staticmethod
     def next_shift(hb: Handbook, day: dt.date, shift_id: str) -> tuple[dt.date, str]:
         """The shift that starts when `shift_id` of `day` ends, or the next to start after it."""
@@ -76,3 +93,61 @@ def rostered(session: Session, start: dt.date, end: dt.date, team: str | None = 
     for entry in session.scalars(query.order_by(RosterEntry.day, RosterEntry.shift, RosterEntry.id)):
         index[(entry.day, entry.shift)].append(entry)
     return Roster(dict(index))
+
+
+@dataclass(frozen=True)
+class Period:
+    """The days a roster page, export or print covers: an ISO week (2026-W50) or a month (2026-12)."""
+
+    start: dt.date
+    end: dt.date
+    kind: str  # week | month
+
+    @classmethod
+    def week_of(cls, day: dt.date) -> Period:
+        monday = day - day.weekday() * DAY
+        return cls(monday, monday + 6 * DAY, "week")
+
+    @classmethod
+    def month_of(cls, day: dt.date) -> Period:
+        first = day.replace(day=1)
+        following = (first + 32 * DAY).replace(day=1)
+        return cls(first, following - DAY, "month")
+
+    @classmethod
+    def parse(cls, week: str = "", month: str = "", today: dt.date | None = None) -> Period | None:
+        """`?week=2026-W50` or `?month=2026-12` (neither: this week); None when the text is not one."""
+        try:
+            if month:
+                year, number = (int(p) for p in month.split("-"))
+                return cls.month_of(dt.date(year, number, 1))
+            if week:
+                year, number = week.upper().split("-W")
+                return cls.week_of(dt.date.fromisocalendar(int(year), int(number), 1))
+        except (ValueError, TypeError):
+            return None
+        return cls.week_of(today or dt.date.today())
+
+    @property
+    def days(self) -> list[dt.date]:
+        return [self.start + n * DAY for n in range((self.end - self.start).days + 1)]
+
+    @property
+    def key(self) -> dict[str, str]:
+        """The query argument naming this period."""
+        if self.kind == "month":
+            return {"month": f"{self.start:%Y-%m}"}
+        year, week, _ = self.start.isocalendar()
+        return {"week": f"{year}-W{week:02d}"}
+
+    @property
+    def label(self) -> str:
+        if self.kind == "month":
+            return f"{self.start.year} 年 {self.start.month} 月"
+        year, week, _ = self.start.isocalendar()
+        return f"{year} 年第 {week} 周({self.start:%m-%d} 至 {self.end:%m-%d})"
+
+    def shifted(self, n: int) -> Period:
+        if self.kind == "month":
+            return Period.month_of((self.start + 32 * DAY) if n > 0 else (self.start - DAY))
+        return Period.week_of(self.start + 7 * n * DAY)
