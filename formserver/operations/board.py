@@ -18,6 +18,7 @@ from formserver.base.errors import zh_abort
 from formserver.db.models import Case, Handover, Submission, User
 from formserver.forms.catalogue import catalogue
 from formserver.operations import casesteps, schedule
+from formserver.operations.roster import assign, rostered
 from formserver.records.followup import CORRECTIVE
 
 bp = Blueprint("board", __name__, url_prefix="/board")
@@ -134,6 +135,8 @@ def index():
     slots = schedule.slots_on(hb, day)
     slots += [s for s in schedule.period_slots(hb, day) if s not in slots]
     rows = schedule.statuses_of(db.session(), cat, slots, now, team)
+    # Whose slot it is: the rostered person (a missed patrol counts for them although nobody submitted).
+    assign(hb, rostered(db.session(), day, day, team), rows)
     by_form: dict[str, list[schedule.SlotStatus]] = defaultdict(list)
     for row in rows:
         by_form[row.form_title].append(row)
@@ -143,6 +146,6 @@ def index():
         "board.html", day=day, now=now, team=team, rows=rows, by_form=by_form,
         total=Tally("合计", Counter(r.status for r in rows)),
         forms=_tallies(rows, lambda r: r.form_title), areas=_tallies(rows, lambda r: r.area),
-        people=_tallies([r for r in rows if r.person], lambda r: r.person),
+        people=_tallies([r for r in rows if r.accountable], lambda r: r.accountable),
         corrective=corrective, others=others, handovers=blocked_handovers(team),
         previous=day - dt.timedelta(days=1), following=day + dt.timedelta(days=1), today=_working_day())

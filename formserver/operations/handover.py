@@ -27,6 +27,7 @@ from formserver.base.errors import zh_abort
 from formserver.db.models import ROLES, Case, CaseStep, Handover, Submission, User, utcnow
 from formserver.forms.catalogue import catalogue
 from formserver.forms.formdefs import version_form
+from formserver.operations import handover_roster
 from formserver.records import hooks, store
 from formserver.records.followup import CARRY_STEPS, CORRECTIVE, HANDOVER, blockers_of, carried_cases
 from handbook.formmodel import Form
@@ -107,7 +108,22 @@ def fill_context(form: Form) -> dict[str, Any]:
     if rules is None or form.id != rules.form:
         return {}
     items = inherited(current_user.user)
-    return {"inherited": items, "inherited_handovers": handovers_of(items)}
+    return {"inherited": items, "inherited_handovers": handovers_of(items), "roster_sides": _sides()}
+
+
+def _sides() -> handover_roster.Sides | None:
+    cat = catalogue()
+    return handover_roster.sides_now(db.session(), cat.handbook, current_user.user, cat.now())
+
+
+def prefill(form: Form, formdata: Any) -> None:
+    """A new handover form: the outgoing shift and the incoming person as the duty roster has them."""
+    rules = catalogue().handbook.rules.handover
+    if rules is None or form.id != rules.form:
+        return
+    sides = _sides()
+    if sides is not None:
+        handover_roster.prefill(catalogue().handbook, form, formdata, sides, rules.incoming)
 
 
 # -- handovers ------------------------------------------------------------------------------------
@@ -162,8 +178,11 @@ def render_detail(handover: Handover, *, error: str = "", reason: str = "", reas
         CaseStep.step == "handed", CaseStep.values["handover_id"].as_integer() == handover.id)
         .options(selectinload(Case.steps)).order_by(Case.id)))
     user = current_user.user
+    cat = catalogue()
+    expected = handover_roster.expected_incoming(session, cat.handbook, handover, cat.local(handover.handed_at))
     return render_template(
         "handover.html", h=handover, states=STATES, form=form, error=error, reason=reason, reason_error=reason_error,
+        rostered_incoming=[u.display_name for u in expected],
         record_visible=store.may_see(user, handover.submission),
         may_correct=store.may_correct(user, handover.submission),
         blockers=blocker_rows(rules, form, handover.blockers), opened=opened, handed=handed,
@@ -366,8 +385,10 @@ def close_item(case_id: int):
 
 
 def init_app(app: Flask) -> None:
-    """The handover's part in the record views: the inherited items on its fill page, and a correction of a
-    handover record deciding anew whether it is blocked."""
+    """The handover's part in the record views: the inherited items on its fill page, its shift and incoming
+    person prefilled from the duty roster, and a correction of a handover record deciding anew whether it is
+    blocked."""
     record_hooks = hooks.of(app)
     record_hooks.fill_context.append(fill_context)
     record_hooks.after_correction.append(recompute)
+    record_hooks.prefill.append(prefill)

@@ -2,7 +2,8 @@
 
 Every figure comes from the rules: a count of a form's submissions, a sum of number items, or a rate of
 "good" answers among the answered choice items; each is also split per person (the figure's person item in
-the record, or the submitter). Late and missed forms come from the schedule (`formserver.operations.schedule`), the
+the record, or the submitter). Late and missed forms come from the schedule (`formserver.operations.schedule`),
+counted for the rostered person where the duty roster names one (`roster.assign`), the
 penalties of the month from `PenaltyRecord`. One query reads the month's submissions of the forms the
 figures name, each with its current revision's values.
 """
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from formserver.db.models import PenaltyRecord, Revision, Submission, User
 from formserver.forms.catalogue import Catalogue
 from formserver.operations import schedule
+from formserver.operations.roster import assign, rostered
 from handbook.rules import Figure, MonthlyReport
 
 MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -211,9 +213,11 @@ def schedule_slots(db: Session, catalogue: Catalogue, month: Month, team: str | 
     end = min(month.end, now.date())
     if end < month.start:
         return []
-    return [Slot(s.date, s.form_title, s.person or "", s.status)
-            for s in schedule.statuses(db, catalogue, month.start, end, now, team=team)
-            if s.status in ("late", "missed")]
+    rows = schedule.statuses(db, catalogue, month.start, end, now, team=team)
+    # Late and missed count against the roster: the rostered person's, else the submitter's (a missed slot
+    # nobody was rostered for goes to NOBODY).
+    assign(catalogue.handbook, rostered(db, month.start, end, team), rows)
+    return [Slot(s.date, s.form_title, s.accountable, s.status) for s in rows if s.status in ("late", "missed")]
 
 
 def compute(db: Session, catalogue: Catalogue, month: Month, team: str | None = None) -> Report:

@@ -5,6 +5,7 @@
     Roster.person_for(hb, slot) -> User | None               the person a schedule slot is expected from
     Roster.next_shift(hb, day, shift_id) -> (day, shift_id)  the shift after one (the handover's incoming side)
     Roster.responsible(hb, status) -> User | None            person_for of a board/report row (SlotStatus)
+    assign(hb, roster, rows)                                 fills SlotStatus.rostered (board, monthly report)
     Period.parse(week=..., month=...)                        the days a roster page shows (ISO week or month)
 
 Slots name their shift and area by name (schedule.Slot); the roster stores ids of organisation.yaml, so
@@ -82,6 +83,20 @@ class Roster:
         if later:
             return day, later[0].id
         return day + DAY, shifts[0].id
+
+
+def assign(hb: Handbook, roster: Roster, rows: list[SlotStatus]) -> list[SlotStatus]:
+    """Each row's `rostered` person (or, without one, the shift's people in `on_shift`); an empty roster
+    changes nothing, so a centre without one sees who submitted, as before."""
+    if roster.is_empty():
+        return rows
+    for row in rows:
+        user = roster.responsible(hb, row)
+        if user is not None:
+            row.rostered, row.rostered_id = user.display_name, user.id
+        elif row.shift:
+            row.on_shift = "、".join(u.display_name for u in roster.shift_people(hb, row))
+    return rows
 
 
 def rostered(session: Session, start: dt.date, end: dt.date, team: str | None = None) -> Roster:

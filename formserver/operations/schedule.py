@@ -1,7 +1,8 @@
 """Which forms are due when, and whether they came in: the slots of checklists/rules/schedules.yaml on given
 days, matched against the stored submissions (done, late, due or missed).
 
-Slots are centre-wide (there is no roster): a slot is done when anyone in scope submitted its form for it.
+Slots are centre-wide: a slot is done when anyone in scope submitted its form for it. Whose slot it was is the
+duty roster's answer (`roster.assign` fills `rostered`); without a roster, the submitter's.
 Everything but `fetch` is pure, so the rules are tested on fixed datetimes; all times here are the centre's
 local wall clock (naive), the database's naive UTC converted on reading.
 """
@@ -52,10 +53,18 @@ class SlotStatus:
     user_id: int | None = None
     submitted_at: dt.datetime | None = None  # local
     every: str = ""  # shift | shift_change | day | week | month
+    rostered: str = ""  # the display name of the person the roster expects it from ('' no one in particular)
+    rostered_id: int | None = None
+    on_shift: str = ""  # without one such person: everyone rostered on its shift, 、-separated
 
     @property
     def status_name(self) -> str:
         return STATUS_NAMES[self.status]
+
+    @property
+    def accountable(self) -> str:
+        """Whom the slot counts for: the rostered person, else whoever submitted it ('' nobody)."""
+        return self.rostered or self.person
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,11 @@ def _in_shift(day: dt.date, shift: Shift, hhmm: str) -> dt.datetime:
 def _shift_end(day: dt.date, shift: Shift) -> dt.datetime:
     length = (_minutes(shift.end) - _minutes(shift.start)) % 1440 or 1440
     return _at(day, shift.start) + dt.timedelta(minutes=length)
+
+
+def shift_hours(day: dt.date, shift: Shift) -> tuple[dt.datetime, dt.datetime]:
+    """When the occurrence of `shift` that starts on `day` starts and ends (local)."""
+    return _at(day, shift.start), _shift_end(day, shift)
 
 
 def shift_day(shift: Shift, at: dt.datetime) -> dt.date:

@@ -122,6 +122,7 @@ def new(form_id: str):
         formdata.setlist("submission_id", [uid])
         return render_fill(form, build(form, formdata, blank_rows=1), saved_at=draft.updated_at)
     formdata = prefill(form)
+    hooks.prefill(form, formdata)
     formdata.setlist("submission_id", [str(uuid.uuid4())])
     return render_fill(form, build(form, formdata))
 

@@ -1,6 +1,7 @@
 """Where the parts above `records` plug into the record views without `records` importing them: what the fill
-page of a form shows besides its fields, and what a correction changes besides the record (in its transaction).
-`operations.handover` registers both for the handover form at start (see app.factory)."""
+page of a form shows besides its fields, what a new form's page is prefilled with besides the header defaults,
+and what a correction changes besides the record (in its transaction). `operations.handover` registers all
+three for the handover form at start (see app.factory)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,21 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
 from formserver.db.models import Submission, User
 from handbook.formmodel import Form
 
 FillContext = Callable[[Form], dict[str, Any]]
 AfterCorrection = Callable[[Session, User, Submission, Form, dict[str, Any]], None]
+Prefill = Callable[[Form, MultiDict], None]  # changes the form data of a new form's page in place
 
 
 @dataclass
 class Hooks:
     fill_context: list[FillContext] = field(default_factory=list)
     after_correction: list[AfterCorrection] = field(default_factory=list)
+    prefill: list[Prefill] = field(default_factory=list)
 
 
 def of(app: Flask) -> Hooks:
@@ -34,6 +38,12 @@ def fill_context(form: Form) -> dict[str, Any]:
     for extra in of(current_app).fill_context:
         context.update(extra(form))
     return context
+
+
+def prefill(form: Form, formdata: MultiDict) -> None:
+    """Let every part that registered one add to a new form's prefilled values."""
+    for extra in of(current_app).prefill:
+        extra(form, formdata)
 
 
 def after_correction(w: Session, user: User, submission: Submission, form: Form, values: dict[str, Any]) -> None:
