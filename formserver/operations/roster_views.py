@@ -99,6 +99,9 @@ def _require_edit(team: str) -> None:
 def _entry_form(team: str, formdata: Any = None) -> EntryForm:
     org = catalogue().handbook.organisation
     form = EntryForm(formdata=formdata) if formdata is not None else EntryForm()
+    if formdata is None:  # a new entry: today when the page shows it, else the period's first day
+        period, today = _period(), catalogue().now().date()
+        form.day.data = today if period.start <= today <= period.end else period.start
     form.shift.choices = [(s.id, s.name) for s in org.shifts.values()]
     form.person.choices = [(str(u.id), u.display_name) for u in _people(team)]
     form.area.choices = [("", NO_AREA)] + [(a.id, a.name) for a in org.areas.values()]
@@ -315,7 +318,8 @@ def import_file():
     except IntegrityError:
         return _render_import(form, refused="导入时排班刚被别人改过,没有导入任何内容。请重新上传。", status=409)
     days = sorted({p.day for p in planned})
-    flash(f"已导入 {added} 条排班({days[0]} 至 {days[-1]}),替换了这些日期原有的 {removed} 条。")
+    replaced = f",替换了这些日期原有的 {removed} 条" if removed else ""
+    flash(f"已导入 {added} 条排班({days[0]} 至 {days[-1]}){replaced}。")
     return redirect(url_for("roster.index", team=team, **Period.week_of(days[0]).key), code=303)
 
 
