@@ -412,7 +412,8 @@ class RosterEntry(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
-    __table_args__ = (UniqueConstraint("day", "shift", "user_id"), Index("ix_roster_entries_day_shift", "day", "shift"))
+    __table_args__ = (UniqueConstraint("day", "shift", "user_id"), Index("ix_roster_entries_day_shift", "day", "shift"),
+                      Index("ix_roster_entries_user_day", "user_id", "day"))  # 我的排班, the handover's sides
 
 
 class RosterSwap(Base):
@@ -427,8 +428,9 @@ class RosterSwap(Base):
     to_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(Text, default="")
+    team: Mapped[str] = mapped_column(String(64), default="")  # the roster entry's team (whose swap history)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     from_user: Mapped[User] = relationship(foreign_keys=[from_user_id], lazy="joined")
     to_user: Mapped[User] = relationship(foreign_keys=[to_user_id], lazy="joined")
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
-    __table_args__ = (Index("ix_roster_swaps_day", "day"),)
+    __table_args__ = (Index("ix_roster_swaps_day", "day"), Index("ix_roster_swaps_team_day", "team", "day"))

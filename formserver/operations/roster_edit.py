@@ -75,7 +75,7 @@ def swap(w: Session, approver: User, entry: RosterEntry, to: User, reason: str, 
         raise Refused(f"{to.display_name} 在 {entry.day} {org.shifts[entry.shift].name} 已经有排班,"
                       "不能再接这一班。请先调整其本班的排班。")
     record = RosterSwap(day=entry.day, shift=entry.shift, from_user_id=entry.user_id, to_user_id=to.id,
-                        approved_by_id=approver.id, reason=reason)
+                        approved_by_id=approver.id, reason=reason, team=entry.team)
     w.add(record)
     audit.record(w, approver, "roster_swap", f"roster:{entry.team}", day=entry.day.isoformat(), shift=entry.shift,
                  **{"from": entry.user.username}, to=to.username, reason=reason, ref=list(SWAP_REFS))

@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
@@ -228,10 +228,8 @@ def swap():
 @requires("staff")
 def swaps():
     team = _team()
-    query = (select(RosterSwap).join(User, User.id == RosterSwap.to_user_id)
+    query = (select(RosterSwap).where(RosterSwap.team == team)
              .order_by(RosterSwap.day.desc(), RosterSwap.id.desc()).limit(SWAP_LIMIT))
-    team_ids = select(User.id).where(User.team == team)
-    query = query.where(or_(RosterSwap.to_user_id.in_(team_ids), RosterSwap.from_user_id.in_(team_ids)))
     return render_template("roster_swaps.html", rows=list(db.session().scalars(query)), team=team,
                            teams=roster_edit.team_names(db.session(), catalogue().handbook.organisation),
                            shifts=catalogue().handbook.organisation.shifts, swap_refs=roster_edit.SWAP_REFS)
