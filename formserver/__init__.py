@@ -11,7 +11,7 @@ before it (tests/formserver/test_layout.py keeps it so):
     accounts    roles and access rules, login and sessions, passwords, the audit log
     forms       the loaded handbook (catalogue), form versions, web forms and the values they accept
     records     storing, correcting, listing, reviewing and exporting records; filling; drafts; photos
-    operations  schedules and the today board, cases and their steps, handover, penalties, monthly report
+    operations  schedules and the today board, duty roster, cases and their steps, handover, penalties, monthly report
     training    learning paths, read-and-acknowledge, quizzes, progress
     api         the JSON API and its OpenAPI document
     app         the application factory (blueprints registered in one place), CLI, the handbook site
