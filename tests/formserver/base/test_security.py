@@ -73,10 +73,10 @@ def assert_no_raw_markup(html: str, where: str) -> None:
 
 
 def operations_ids(app: Flask) -> dict[str, str]:
-    """Ids of a case, a handover and a penalty that exist, so each of their POST views is reached."""
+    """Ids of a case, a handover, a penalty and a roster entry that exist, so each of their POST views is reached."""
     import datetime as dt
 
-    from formserver.db.models import Case, Handover, PenaltyRecord, Submission
+    from formserver.db.models import Case, Handover, PenaltyRecord, RosterEntry, Submission
 
     with app.extensions["db_sessions"].begin() as db:
         case = db.scalar(select(Case.id))
@@ -84,9 +84,11 @@ def operations_ids(app: Flask) -> dict[str, str]:
         handover = Handover(submission_id=submission.id, outgoing_id=submission.user_id, state="blocked")
         penalty = PenaltyRecord(user_id=submission.user_id, clause_id="KF-21.20", on_date=dt.date(2026, 11, 2),
                                 reason="测试")
-        db.add_all([handover, penalty])
+        entry = RosterEntry(day=dt.date(2026, 11, 2), shift="early", user_id=submission.user_id, team="desk")
+        db.add_all([handover, penalty, entry])
         db.flush()
-        return {"case_id": str(case), "handover_id": str(handover.id), "penalty_id": str(penalty.id)}
+        return {"case_id": str(case), "handover_id": str(handover.id), "penalty_id": str(penalty.id),
+                "entry_id": str(entry.id)}
 
 
 def test_every_post_without_a_csrf_token_is_refused(app):

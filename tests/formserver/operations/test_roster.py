@@ -168,16 +168,21 @@ def test_an_xlsx_import_replaces_the_teams_days_it_covers(app, clock):
     boss = person(app, "wang", role="supervisor", name="王主管")
     person(app, "zhang", name="张三")
     person(app, "li", name="李四")
+    person(app, "sun", name="孙七", team="hotline")
     page = grid(boss)
     assert add(boss, page, MONDAY, "night", user_id(app, "li")).status_code == 303
     assert add(boss, page, MONDAY + dt.timedelta(days=3), "night", user_id(app, "li")).status_code == 303
+    manager = person(app, "zhao", role="manager")
+    assert add(manager, grid(manager, team="hotline"), MONDAY, "early", user_id(app, "sun"),
+               team="hotline").status_code == 303  # another team's day: the import leaves it alone
     data = xlsx([[dt.datetime(2026, 12, 7), "早班", "张三", "一层大堂及总服务台", None],
                  ["2026/12/8", "late", "li", "", "desk"],
                  [None, None, None, None, None],
                  ["２０２６-12-08", "夜班", "张三", "parking", "总服务台"]])
     done = upload(boss, data)
     assert done.status_code == 303, done.get_data(as_text=True)
-    assert entries(app) == [("2026-12-07", "early", "zhang", "f1", "desk"),
+    assert entries(app) == [("2026-12-07", "early", "sun", "", "hotline"),
+                            ("2026-12-07", "early", "zhang", "f1", "desk"),
                             ("2026-12-08", "late", "li", "", "desk"),
                             ("2026-12-08", "night", "zhang", "parking", "desk"),
                             ("2026-12-10", "night", "li", "", "desk")]  # a day the file does not cover stays
