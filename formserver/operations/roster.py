@@ -10,8 +10,9 @@
 
 Slots name their shift and area by name (schedule.Slot); the roster stores ids of organisation.yaml, so
 the lookups go through the organisation. A slot of a shift belongs to the person rostered on that shift in
-the slot's area, else to the only person on the shift; with several and no area, to nobody in particular
-(the board then shows the shift's people). Day, week and month slots belong to nobody in particular.
+the slot's area, else to the one rostered for the whole centre (no area), else to the only person on the
+shift; with several and no area, to nobody in particular (the board then shows the shift's people). Day,
+week and month slots belong to nobody in particular.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ class Roster:
         in_area = [e for e in rows if area_id and e.area == area_id]
         if len(in_area) == 1:
             return in_area[0].user
+        anywhere = [e for e in rows if not e.area]  # rostered for the whole centre: covers an area nobody has
+        if area_id and not in_area and len(anywhere) == 1:
+            return anywhere[0].user
         return rows[0].user if len(rows) == 1 else None
 
     def responsible(self, hb: Handbook, status: SlotStatus) -> User | None:

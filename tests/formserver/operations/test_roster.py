@@ -348,3 +348,55 @@ def test_my_shifts_on_the_home_page_and_roster_mine(app, clock):
     assert "我的排班" in home and "12-07 周一" in home and "12-09 周三" in home and "12-01" not in home
     mine = staff.get("/roster/mine").get_data(as_text=True)
     assert "早班" in mine and "22:00-08:00" in mine
+
+
+# -- who a slot belongs to (pure) -------------------------------------------------------------------------
+
+
+def centre():
+    from types import SimpleNamespace
+
+    from handbook.model import Named, Shift
+
+    shifts = [Shift("early", "早班", "08:00", "16:00"), Shift("late", "中班", "14:00", "22:00"),
+              Shift("night", "夜班", "22:00", "08:00")]
+    areas = [Named("f1", "一层"), Named("f2", "二层"), Named("f3", "三层")]
+    return SimpleNamespace(organisation=SimpleNamespace(shifts={s.id: s for s in shifts},
+                                                       areas={a.id: a for a in areas}))
+
+
+def test_a_slot_belongs_to_the_area_then_the_whole_centre_then_the_only_person():
+    from types import SimpleNamespace
+
+    from formserver.operations.roster import Roster
+    from formserver.operations.schedule import Slot
+
+    hb = centre()
+    zhang, li, wang = (SimpleNamespace(id=n, display_name=name) for n, name in enumerate(["张三", "李四", "王五"]))
+
+    def entry(user, area=""):
+        return SimpleNamespace(user=user, area=area)
+
+    def slot(shift="早班", area="", every="shift"):
+        at = dt.datetime(2026, 12, 7, 10)
+        return Slot("patrol", every, MONDAY, at, at, shift, area)
+
+    roster = Roster({(MONDAY, "early"): [entry(zhang, "f1"), entry(li, "f2"), entry(wang)]})
+    assert roster.person_for(hb, slot(area="一层")) is zhang
+    assert roster.person_for(hb, slot(area="二层")) is li
+    assert roster.person_for(hb, slot(area="三层")) is wang  # nobody has 三层: the whole-centre person
+    assert roster.person_for(hb, slot()) is None  # a handover of a shift of three: nobody in particular
+    assert roster.person_for(hb, slot(shift="", every="day")) is None
+    assert [u.display_name for u in roster.on(MONDAY, "early", "f1")] == ["张三", "王五"]
+    alone = Roster({(MONDAY, "late"): [entry(li, "f2")]})
+    assert alone.person_for(hb, slot(shift="中班", area="一层")) is li  # the only one on the shift
+    assert Roster().person_for(hb, slot(area="一层")) is None
+
+
+def test_the_next_shift_after_each_one():
+    from formserver.operations.roster import Roster
+
+    hb = centre()
+    assert Roster.next_shift(hb, MONDAY, "early") == (MONDAY, "late")
+    assert Roster.next_shift(hb, MONDAY, "late") == (MONDAY, "night")
+    assert Roster.next_shift(hb, MONDAY, "night") == (MONDAY + dt.timedelta(days=1), "early")
