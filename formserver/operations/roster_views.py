@@ -1,36 +1,27 @@
 """The duty roster's pages (排班): the week or month grid (everyone reads it, supervisors edit their team's,
-managers any team's), 我的排班, swaps (调班) with their approver, import from XLSX/CSV (all rows or none),
-export as CSV/XLSX in the import's columns, and the A4 landscape print."""
+managers any team's), adding and removing entries, 我的排班, and swaps (调班) with their approver. The
+roster's files (import, template, export, print) are `roster_files`."""
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-from collections import defaultdict
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from formserver import db
-from formserver.accounts import audit
 from formserver.accounts.access import requires
 from formserver.base.errors import zh_abort
 from formserver.db.models import RosterEntry, RosterSwap, User
 from formserver.forms.catalogue import catalogue
-from formserver.operations import roster_edit, roster_io
+from formserver.operations import roster_edit
 from formserver.operations.roster import Period, rostered
-from formserver.records import exports
-from handbook import datebounds
-from handbook.pdf import css_string, print_font, render_pdf
 
 bp = Blueprint("roster", __name__, url_prefix="/roster")
 BAD_PERIOD = "周或月份格式有误:周写作 2026-W50,月份写作 2026-12。"
@@ -59,10 +50,6 @@ class SwapForm(Zh):
                                                  Length(min=2, max=500, message="调班原因须为 2 至 500 个字")])
 
 
-class ImportForm(Zh):
-    file = FileField("排班表文件", validators=[FileRequired("请选择要导入的 XLSX 或 CSV 文件")])
-
-
 class RemoveForm(Zh):
     pass
 
@@ -70,7 +57,7 @@ class RemoveForm(Zh):
 # -- scope: which period and team a page shows --------------------------------------------------------
 
 
-def _period() -> Period:
+def scope_period() -> Period:
     period = Period.parse(request.args.get("week", "").strip()[:10], request.args.get("month", "").strip()[:7],
                           catalogue().now().date())
     if period is None:
@@ -78,7 +65,7 @@ def _period() -> Period:
     return period
 
 
-def _team() -> str:
+def scope_team() -> str:
     names = roster_edit.team_names(db.session(), catalogue().handbook.organisation)
     team = request.values.get("team", "").strip()[:64] or current_user.user.team
     if team and team not in names:
@@ -91,7 +78,7 @@ def _people(team: str) -> list[User]:
                                      .order_by(User.display_name, User.username)))
 
 
-def _require_edit(team: str) -> None:
+def require_edit(team: str) -> None:
     if not roster_edit.may_edit(current_user.user, team):
         zh_abort(403, f"您不能修改“{team or '未分组'}”班组的排班:主管只能编辑本班组的排班,经理可以编辑所有班组。")
 
@@ -100,7 +87,7 @@ def _entry_form(team: str, formdata: Any = None) -> EntryForm:
     org = catalogue().handbook.organisation
     form = EntryForm(formdata=formdata) if formdata is not None else EntryForm()
     if formdata is None:  # a new entry: today when the page shows it, else the period's first day
-        period, today = _period(), catalogue().now().date()
+        period, today = scope_period(), catalogue().now().date()
         form.day.data = today if period.start <= today <= period.end else period.start
     form.shift.choices = [(s.id, s.name) for s in org.shifts.values()]
     form.person.choices = [(str(u.id), u.display_name) for u in _people(team)]
@@ -127,7 +114,7 @@ def _swapped(start: dt.date, end: dt.date) -> set[tuple[dt.date, str, int]]:
 def render_grid(*, entry_form: EntryForm | None = None, swap_form: SwapForm | None = None, status: int = 200):
     cat = catalogue()
     org = cat.handbook.organisation
-    period, team = _period(), _team()
+    period, team = scope_period(), scope_team()
     roster = rostered(db.session(), period.start, period.end, team)
     rows = [e for (_day, _shift), entries in sorted(roster.entries.items()) for e in entries]
     editable = roster_edit.may_edit(current_user.user, team)
@@ -158,8 +145,8 @@ def index():
 @bp.post("/entries")
 @requires("supervisor")
 def add():
-    team = _team()
-    _require_edit(team)
+    team = scope_team()
+    require_edit(team)
     form = _entry_form(team, request.form)
     if not form.validate():
         return render_grid(entry_form=form, status=400)
@@ -181,7 +168,7 @@ def _entry(entry_id: int) -> RosterEntry:
     entry = db.session().get(RosterEntry, entry_id)
     if entry is None:
         zh_abort(404, "这条排班不存在,可能已被删除。")
-    _require_edit(entry.team)
+    require_edit(entry.team)
     return entry
 
 
@@ -202,9 +189,9 @@ def remove(entry_id: int):
 @bp.post("/swaps")
 @requires("supervisor")
 def swap():
-    team = _team()
-    _require_edit(team)
-    period = _period()
+    team = scope_team()
+    require_edit(team)
+    period = scope_period()
     rows = [e for entries in rostered(db.session(), period.start, period.end, team).entries.values() for e in entries]
     form = _swap_form(team, rows, request.form)
     if not form.validate():
@@ -227,7 +214,7 @@ def swap():
 @bp.get("/swaps")
 @requires("staff")
 def swaps():
-    team = _team()
+    team = scope_team()
     query = (select(RosterSwap).where(RosterSwap.team == team)
              .order_by(RosterSwap.day.desc(), RosterSwap.id.desc()).limit(SWAP_LIMIT))
     return render_template("roster_swaps.html", rows=list(db.session().scalars(query)), team=team,
@@ -254,165 +241,3 @@ def my_shifts(days: int = 7) -> list[dict[str, Any]]:
     out = [{"day": e.day, "weekday": WEEKDAYS[e.day.weekday()], "shift": org.shifts.get(e.shift),
             "area": org.areas[e.area].name if e.area in org.areas else "", "team": e.team} for e in rows]
     return sorted(out, key=lambda r: (r["day"], order.get(r["shift"].id if r["shift"] else "", 99)))
-
-
-# -- import ------------------------------------------------------------------------------------------------
-
-
-def _context(team: str) -> roster_io.Context:
-    cat = catalogue()
-    session = db.session()
-    today = cat.now().date()
-    earliest = datebounds.resolve(current_app.config["DATE_EARLIEST"], today) or today
-    latest = datebounds.resolve(current_app.config["DATE_LATEST"], today) or today
-    user = current_user.user
-    people = list(session.scalars(select(User).where(User.active.is_(True))))
-    teams = roster_edit.team_texts(roster_edit.team_names(session, cat.handbook.organisation))
-    return roster_io.Context(cat.handbook.organisation, people, teams,
-                             None if user.at_least("manager") else user.team, earliest, latest)
-
-
-def _render_import(form: ImportForm, *, problems: list[roster_io.RowProblem] | None = None, refused: str = "",
-                   status: int = 200):
-    team = _team()
-    return render_template("roster_import.html", form=form, team=team, problems=(problems or [])[:roster_io.MAX_ERRORS],
-                           more=max(0, len(problems or []) - roster_io.MAX_ERRORS), refused=refused,
-                           columns=roster_io.COLUMNS, org=catalogue().handbook.organisation,
-                           max_rows=roster_io.MAX_ROWS, max_kb=current_app.config["ROSTER_MAX_BYTES"] // 1024), status
-
-
-@bp.get("/import")
-@requires("supervisor")
-def import_page():
-    _require_edit(_team())
-    return _render_import(ImportForm())
-
-
-@bp.post("/import")
-@requires("supervisor")
-def import_file():
-    team = _team()
-    _require_edit(team)
-    form = ImportForm()
-    if not form.validate():
-        return _render_import(form, status=400)
-    upload = form.file.data
-    limit = current_app.config["ROSTER_MAX_BYTES"]
-    data = upload.stream.read(limit + 1)
-    if len(data) > limit:
-        return _render_import(form, refused=f"文件超过 {limit // 1024} KB。请按周或按月分成几个文件上传。", status=413)
-    filename = upload.filename or ""
-    try:
-        planned, problems = roster_io.check(roster_io.read_table(filename, data), _context(team))
-    except roster_io.Refused as error:
-        return _render_import(form, refused=str(error), status=400)
-    if problems:
-        return _render_import(form, problems=problems, status=400)
-    try:
-        with db.write() as w:
-            added, removed = roster_edit.replace(w, current_user.user, planned, filename)
-    except roster_edit.Refused as error:
-        return _render_import(form, refused=str(error), status=409)
-    except IntegrityError:
-        return _render_import(form, refused="导入时排班刚被别人改过,没有导入任何内容。请重新上传。", status=409)
-    days = sorted({p.day for p in planned})
-    replaced = f",替换了这些日期原有的 {removed} 条" if removed else ""
-    flash(f"已导入 {added} 条排班({days[0]} 至 {days[-1]}){replaced}。")
-    return redirect(url_for("roster.index", team=team, **Period.week_of(days[0]).key), code=303)
-
-
-@bp.get("/template.xlsx")
-@requires("supervisor")
-def template():
-    """An empty roster with the header, an example row per shift, and the names allowed (from organisation.yaml)."""
-    org = catalogue().handbook.organisation
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "排班表"
-    sheet.append(list(roster_io.COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A2"
-    for width, column in zip((12, 8, 16, 22, 12), "ABCDE", strict=True):
-        sheet.column_dimensions[column].width = width
-    names = book.create_sheet("可填写的值")
-    names.append(["班次", "时间", "区域", "班组"])
-    shifts = list(org.shifts.values())
-    areas = list(org.areas.values())
-    teams = list(roster_edit.team_names(db.session(), org).items())
-    for n in range(max(len(shifts), len(areas), len(teams))):
-        names.append([shifts[n].name if n < len(shifts) else None,
-                      f"{shifts[n].start}-{shifts[n].end}" if n < len(shifts) else None,
-                      areas[n].name if n < len(areas) else None, teams[n][0] if n < len(teams) else None])
-    out = io.BytesIO()
-    book.save(out)
-    return Response(out.getvalue(), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": 'attachment; filename="roster-template.xlsx"'})
-
-
-# -- export and print ---------------------------------------------------------------------------------------
-
-
-def _export_rows(period: Period, team: str) -> list[list[Any]]:
-    org = catalogue().handbook.organisation
-    roster = rostered(db.session(), period.start, period.end, team)
-    entries = [e for key in sorted(roster.entries) for e in roster.entries[key]]
-    ambiguous = roster_io.ambiguous_names(db.session().scalars(select(User).where(User.active.is_(True))))
-    return [[e.day.isoformat(), org.shifts[e.shift].name if e.shift in org.shifts else e.shift,
-             roster_io.person_label(e.user, ambiguous), org.areas[e.area].name if e.area in org.areas else "", e.team]
-            for e in entries]
-
-
-def _filename(period: Period, team: str, ext: str) -> str:
-    return f"roster-{team or 'all'}-{next(iter(period.key.values()))}.{ext}"
-
-
-def _audit_export(period: Period, team: str, fmt: str) -> None:
-    with db.write() as w:
-        audit.record(w, current_user.user, "export", f"roster:{team}", format=fmt, start=period.start.isoformat(),
-                     end=period.end.isoformat())
-
-
-@bp.get("/export.csv")
-@requires("staff")
-def export_csv():
-    period, team = _period(), _team()
-    text = exports.csv_text(list(roster_io.COLUMNS), [[exports.neutralise(c) for c in r]
-                                                      for r in _export_rows(period, team)])
-    _audit_export(period, team, "csv")
-    return Response(text.encode("utf-8"), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(period, team, "csv")}"'})
-
-
-@bp.get("/export.xlsx")
-@requires("staff")
-def export_xlsx():
-    period, team = _period(), _team()
-    data = exports.xlsx_file(list(roster_io.COLUMNS), [[exports.neutralise(c) for c in r]
-                                                       for r in _export_rows(period, team)], "排班表")
-    _audit_export(period, team, "xlsx")
-    return send_file(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                     as_attachment=True, download_name=_filename(period, team, "xlsx"))
-
-
-@bp.get("/print.pdf")
-@requires("staff")
-def print_pdf():
-    cat = catalogue()
-    hb = cat.handbook
-    period, team = _period(), _team()
-    roster = rostered(db.session(), period.start, period.end, team)
-    cells: dict[tuple[dt.date, str], list[str]] = defaultdict(list)
-    for (day, shift), entries in roster.entries.items():
-        for e in entries:
-            area = hb.organisation.areas[e.area].name if e.area in hb.organisation.areas else ""
-            cells[(day, shift)].append(f"{e.user.display_name}({area})" if area else e.user.display_name)
-    html = render_template("roster_pdf.html", period=period, team=team, weekdays=WEEKDAYS, cells=cells,
-                           shifts=list(hb.organisation.shifts.values()),
-                           team_name=roster_edit.team_names(db.session(), hb.organisation).get(team, team),
-                           font=print_font(hb.root), css_string=css_string,
-                           printed=cat.now().strftime("%Y-%m-%d %H:%M"))
-    data = render_pdf(html)
-    _audit_export(period, team, "pdf")
-    return Response(data, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{_filename(period, team, "pdf")}"'})
