@@ -61,8 +61,9 @@ def idempotency_key(dedup_key: str, channel: str) -> str:
     return hashlib.sha256(f"{dedup_key}|{channel}".encode()).hexdigest()[:32]
 
 
-def _sign(secret: str, text: str, message: str = "") -> str:
-    digest = hmac.new(text.encode(), message.encode(), hashlib.sha256).digest()
+def _sign(key: str, message: str = "") -> str:
+    """base64 of HMAC-SHA256 (飞书 signs an empty message with the key "timestamp\nsecret")."""
+    digest = hmac.new(key.encode(), message.encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -85,7 +86,7 @@ def request_for(channel: str, message: Message, config: Mapping[str, Any],
         body: dict[str, Any] = {"msg_type": "text", "content": {"text": message.text()}}
         if secret := config.get("NOTIFY_FEISHU_SECRET"):
             stamp = str(int(now))
-            body = {"timestamp": stamp, "sign": _sign(f"{stamp}\n{secret}", ""), **body}
+            body = {"timestamp": stamp, "sign": _sign(f"{stamp}\n{secret}"), **body}
         return config["NOTIFY_FEISHU_URL"], body, headers
     if channel == "webhook":
         body = {"id": message.key, "kind": message.kind, "title": message.title, "body": message.body,
