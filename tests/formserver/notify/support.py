@@ -55,7 +55,8 @@ class Receiver:
                     time.sleep(receiver.delay)
                 status = receiver.status
                 with receiver.lock:
-                    got = Received(url.path, dict(urllib.parse.parse_qsl(url.query)), dict(self.headers.items()),
+                    headers = {**dict(self.headers.items()), "X-Received-At": utcnow().isoformat()}
+                    got = Received(url.path, dict(urllib.parse.parse_qsl(url.query)), headers,
                                    json.loads(raw or b"null"))
                     receiver.requests.append(got)
                     key = got.headers.get("Idempotency-Key")

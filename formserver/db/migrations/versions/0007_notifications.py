@@ -33,6 +33,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('dedup_key', name=op.f('uq_notifications_dedup_key'))
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_event_at', ['event_at'], unique=False)
         batch_op.create_index('ix_notifications_user_read', ['user_id', 'read_at'], unique=False)
 
     op.create_table('notify_preferences',
@@ -75,6 +76,7 @@ def downgrade() -> None:
     op.drop_table('notify_preferences')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_user_read')
+        batch_op.drop_index('ix_notifications_event_at')
 
     op.drop_table('notifications')
     # ### end Alembic commands ###
