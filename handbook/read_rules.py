@@ -453,7 +453,7 @@ def check_rules(hb: Handbook, rules: Rules, paths: dict[str, str], problems: lis
                                       hint=f"(表单 {form_id} 的 {item_id} 没有这个选项)",
                                       allowed="、".join(item.options))
     if (n := rules.notifications) is not None:
-        _check_notifications(c, rules, n)
+        _check_notifications(c, rules, n, workflows_broken="workflows" in paths and not rules.workflows)
     check_permits(hb, rules, paths, problems)
     forms_with_flows = [w.form for w in rules.workflows if w.form]
     for form_id in set(forms_with_flows):
@@ -462,12 +462,13 @@ def check_rules(hb: Handbook, rules: Rules, paths: dict[str, str], problems: lis
 
 
 
-def _check_notifications(c: _Check, rules: Rules, n: NotifyRules) -> None:
+def _check_notifications(c: _Check, rules: Rules, n: NotifyRules, workflows_broken: bool) -> None:
     """A case_due rule names a flow with a step that has a deadline: the deadline reminded of is the one the
-    flow cites (a reminder relaxes nothing, so its own minutes need no permit; `ref` says what it serves)."""
+    flow cites (a reminder relaxes nothing, so its own minutes need no permit; `ref` says what it serves).
+    Flows are not looked for in a workflows.yaml that could not be read (its own problem says why)."""
     for rule in n.rules:
         c.refs(n.path, rule.lines.get("ref", rule.line), rule.refs)
-        if not rule.workflow:
+        if not rule.workflow or workflows_broken:
             continue
         flow = rules.workflow(rule.workflow)
         if flow is None:
