@@ -168,6 +168,7 @@ NOTIFY_EVENTS = {
     "form_due": "表单即将到应交时间(排班表上的当班人)",
     "form_missed": "表单漏交(当班人,逾期后升级给主管)",
     "case_due": "事项步骤即将到期与已逾期(负责人,逾期后升级给主管)",
+    "case_assigned": "事项指派了负责人(被指派的人)",
     "handover_blocked": "交接班未能完成(交班人和本组主管)",
     "reacknowledge": "制度修订后需要重新确认(本人)",
     "path_due": "学习路径即将到期(本人)",

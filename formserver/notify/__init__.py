@@ -3,7 +3,8 @@ blocked handovers, revised regulations to re-acknowledge and learning paths due,
 e-mail and group-chat bots (企业微信, 钉钉, 飞书, a generic JSON webhook).
 
 Which events, lead times and escalation come from checklists/rules/notifications.yaml. The scheduling pass
-(`scheduler`) turns due times and deadlines into notifications; `outbox` writes them with their deliveries in
+(`scheduler`) turns due times and deadlines into notifications, `producers` the events other parts emit in
+their own transaction (records.hooks.emit); `outbox` writes them with their deliveries in
 one transaction, once per dedup key; the worker (`worker`, `flask --app formserver worker`) leases deliveries
 and sends them (`channels`) with retries. `views` are the inbox, the settings and the admin's failed list.
 May import `base`, `db`, `accounts`, `forms`, `records`, `operations` and `training`.
@@ -17,6 +18,8 @@ from sqlalchemy import func, select
 
 from formserver import db
 from formserver.db.models import Notification
+from formserver.notify import producers
+from formserver.records import hooks
 
 
 def unread_count() -> int:
@@ -28,5 +31,7 @@ def unread_count() -> int:
 
 
 def init_app(app: Flask) -> None:
-    """The menu's badge; the blueprint (views.bp) is registered by app.factory."""
+    """The menu's badge and the events told in their own transaction; the blueprint (views.bp) is registered
+    by app.factory."""
     app.jinja_env.globals["unread_notifications"] = unread_count
+    hooks.of(app).on_event.append(producers.on_event)
