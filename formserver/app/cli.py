@@ -255,6 +255,7 @@ def status() -> None:
 def worker_command(once: bool) -> None:
     """Run the notification worker: the scheduling pass and the deliveries, until stopped."""
     import contextlib
+    import gc
     import logging
     import signal
 
@@ -274,6 +275,9 @@ def worker_command(once: bool) -> None:
             sent += n
         click.echo(f"写入通知 {written} 条,处理发送 {sent} 条")
         return
+    # The loaded handbook is a large, long-lived heap: frozen, full collections no longer walk it (they cost
+    # the scheduling pass ~80 ms every dozen passes).
+    gc.freeze()
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     with contextlib.suppress(KeyboardInterrupt):
