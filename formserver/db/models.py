@@ -453,6 +453,7 @@ class Notification(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     stale: Mapped[bool] = mapped_column(Boolean, default=False)  # found too late: in the inbox and a summary only
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # not sent after this (a summary instead)
     user: Mapped[User] = relationship(lazy="joined")
     __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),
                       Index("ix_notifications_event_at", "event_at"))  # the scheduling pass's look-back

@@ -39,6 +39,7 @@ class Event:
     event_at: dt.datetime  # UTC: when it became due to be told
     channels: tuple[str, ...] = ("inbox",)
     stale: bool = False
+    expires_at: dt.datetime | None = None  # UTC: not worth sending after this (the worker summarises instead)
 
 
 def _insert(db: Session):
@@ -55,7 +56,7 @@ def enqueue(db: Session, events: Sequence[Event], config: Mapping[str, Any], now
     inserted: dict[str, int] = {}
     rows = [{"user_id": e.user_id, "kind": e.kind, "dedup_key": e.key, "title": e.title[:200], "body": e.body,
              "link": e.link[:300], "event_at": e.event_at, "created_at": now, "stale": e.stale,
-             "read_at": None} for e in by_key.values()]
+             "read_at": None, "expires_at": e.expires_at} for e in by_key.values()]
     for n in range(0, len(rows), CHUNK):
         stmt = (_insert(db).values(rows[n:n + CHUNK]).on_conflict_do_nothing(index_elements=["dedup_key"])
                 .returning(Notification.id, Notification.dedup_key))
@@ -77,23 +78,24 @@ def enqueue(db: Session, events: Sequence[Event], config: Mapping[str, Any], now
                        for channel in prefs.channels_for(event.channels, pref, available)]
     for n in range(0, len(deliveries), CHUNK):
         db.execute(insert(Delivery), deliveries[n:n + CHUNK])
-    summaries = _summaries([(id_, e) for id_, e in new if e.stale], now)
-    return sorted(inserted.values()) + enqueue(db, summaries, config, now, local, utc)
+    stale = [(id_, e.user_id, e.title, e.event_at, e.channels) for id_, e in new if e.stale]
+    return sorted(inserted.values()) + enqueue(db, summaries(stale, now, "summary"), config, now, local, utc)
 
 
-def _summaries(stale: list[tuple[int, Event]], now: dt.datetime) -> list[Event]:
-    """One summary per person of the stale events just written (keyed by the first of them: a pass repeated
-    writes no stale event again, so no summary again)."""
-    per_user: dict[int, list[tuple[int, Event]]] = defaultdict(list)
-    for id_, event in stale:
-        per_user[event.user_id].append((id_, event))
+def summaries(stale: list[tuple[int, int, str, dt.datetime, tuple[str, ...]]], now: dt.datetime,
+              prefix: str) -> list[Event]:
+    """One summary per person of stale notifications (id, user, title, event_at, channels), keyed by the first
+    of them: the same ones summarised again (a pass repeated, a batch retried) make no second summary."""
+    per_user: dict[int, list[tuple[int, int, str, dt.datetime, tuple[str, ...]]]] = defaultdict(list)
+    for item in stale:
+        per_user[item[1]].append(item)
     out = []
     for user_id, items in per_user.items():
-        first = min(id_ for id_, _ in items)
-        titles = "\n".join(f"· {e.title}" for _, e in sorted(items, key=lambda x: x[1].event_at)[:10])
+        first = min(item[0] for item in items)
+        titles = "\n".join(f"· {item[2]}" for item in sorted(items, key=lambda x: x[3])[:10])
         more = f"\n……另有 {len(items) - 10} 条" if len(items) > 10 else ""
-        channels = tuple(dict.fromkeys(c for _, e in items for c in e.channels))
-        out.append(Event(user_id, "summary", f"summary:{user_id}:{first}",
+        channels = ("inbox", *dict.fromkeys(c for item in items for c in item[4]))
+        out.append(Event(user_id, "summary", f"{prefix}:{user_id}:{first}",
                          f"你有 {len(items)} 条提醒已过期,未逐条发送", f"{titles}{more}\n请到站内消息查看。",
                          "/notifications", now, channels))
     return out

@@ -61,8 +61,11 @@ class Pass:
             body: str, useful_until: dt.datetime | None = None) -> None:
         """The event; stale once its rule's stale_after has passed, or once it is of no use any more
         (`useful_until`: the deadline a reminder is about)."""
-        stale = self.now - fire > rule.stale_after * MINUTE or (useful_until is not None and self.now >= useful_until)
-        self.events.append(Event(user_id, kind, key, title, body, link, fire, rule.channels, stale))
+        expires = fire + rule.stale_after * MINUTE
+        if useful_until is not None:
+            expires = min(expires, useful_until)
+        stale = self.now >= expires
+        self.events.append(Event(user_id, kind, key, title, body, link, fire, rule.channels, stale, expires))
         self.written.add(key)
 
     def supervisors(self, team: str) -> list[int]:

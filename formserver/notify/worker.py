@@ -5,7 +5,11 @@ on several machines each take different rows without waiting on one another; on 
 runs under BEGIN IMMEDIATE (one writer at a time), which serialises claims. A claimed delivery is `sending`
 with a lease; a worker killed while holding it leaves the lease to expire, and then any worker takes it up.
 
-The guarantee: every delivery is sent at least once and marked once. A worker killed after a receiver
+A delivery whose notification expired meanwhile (its reminder is of no use any more: a worker stopped for
+hours, a receiver down past it) is skipped, and its person gets one summary instead.
+
+The guarantee: every delivery is sent at least once (or skipped as expired, into a summary) and marked once.
+A worker killed after a receiver
 accepted a message and before the mark committed sends it again after the lease, with the same idempotency
 key (the generic webhook's id and Idempotency-Key, the e-mail's Message-ID), so a receiver that deduplicates
 by key sees it exactly once. The bots of 企业微信/钉钉/飞书 cannot deduplicate: for them that window (one
@@ -22,6 +26,7 @@ import random
 import socket
 import time
 import uuid
+import zoneinfo
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,6 +36,7 @@ from sqlalchemy.orm import Session
 from formserver.db import write_transaction
 from formserver.db.models import Delivery, Notification, NotifyPreference, User, utcnow
 from formserver.notify import channels
+from formserver.notify.outbox import enqueue, summaries
 
 log = logging.getLogger("formserver.notify")
 Sender = Callable[[str, channels.Message, Mapping[str, Any]], None]
@@ -62,7 +68,7 @@ def backoff(attempts: int, config: Mapping[str, Any], rng: random.Random | None 
     return delay * (0.5 + 0.5 * (rng or random).random())
 
 
-def _messages(engine: Engine, ids: list[int], base_url: str) -> list[tuple[Delivery, channels.Message]]:
+def _messages(engine: Engine, ids: list[int], base_url: str) -> list[tuple[Delivery, channels.Message, Notification]]:
     with Session(engine) as db:
         rows = db.execute(select(Delivery, Notification, User, NotifyPreference)
                           .join(Notification, Notification.id == Delivery.notification_id)
@@ -75,8 +81,25 @@ def _messages(engine: Engine, ids: list[int], base_url: str) -> list[tuple[Deliv
             out.append((delivery, channels.Message(
                 channels.idempotency_key(note.dedup_key, delivery.channel), note.kind, note.title, note.body, link,
                 note.event_at.isoformat(timespec="seconds") + "Z", user.username, user.display_name,
-                pref.email if pref else "")))
+                pref.email if pref else ""), note))
         return out
+
+
+def _skip_expired(engine: Engine, config: Mapping[str, Any], worker: str, expired: list[tuple[Delivery, Notification]],
+                  now: dt.datetime) -> None:
+    """Deliveries whose notification is no use any more (a worker stopped for hours, an outage retried past
+    it): skipped, and their people told once, in one summary each, in the same transaction."""
+    notes = {note.id: note for _, note in expired}
+    stale = [(n.id, n.user_id, n.title, n.event_at, tuple(d.channel for d, x in expired if x.id == n.id))
+             for n in notes.values()]
+    with write_transaction(engine) as connection, Session(bind=connection) as db:
+        db.execute(update(Delivery).where(Delivery.id.in_([d.id for d, _ in expired]), Delivery.worker == worker,
+                                          Delivery.status == "sending")
+                   .values(status="skipped", lease_until=None, last_error="已过期,未发送(已合并到汇总提醒)"))
+        zone = zoneinfo.ZoneInfo(config["TIMEZONE"])  # the summaries' quiet hours are on the centre's clock
+        enqueue(db, summaries(stale, now, "summary-expired"), config, now,
+                lambda t: t.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None),
+                lambda t: t.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None))
 
 
 def _mark(engine: Engine, delivery: Delivery, worker: str, values: dict[str, Any]) -> bool:
@@ -96,7 +119,13 @@ def deliver(engine: Engine, config: Mapping[str, Any], worker: str, send: Sender
         return 0
     leased_until = started + dt.timedelta(seconds=lease)
     timeout = dt.timedelta(seconds=float(config["NOTIFY_SEND_TIMEOUT"]))
-    for delivery, message in _messages(engine, ids, str(config["NOTIFY_BASE_URL"])):
+    batch = _messages(engine, ids, str(config["NOTIFY_BASE_URL"]))
+    expired = [(d, note) for d, _, note in batch if note.expires_at is not None and started > note.expires_at]
+    if expired:
+        _skip_expired(engine, config, worker, expired, started)
+    for delivery, message, note in batch:
+        if note.expires_at is not None and started > note.expires_at:
+            continue
         if now() + timeout >= leased_until:  # not enough lease left: give the rest back
             _mark(engine, delivery, worker, {"status": "pending", "lease_until": None,
                                              "attempts": delivery.attempts - 1})
@@ -117,11 +146,15 @@ def deliver(engine: Engine, config: Mapping[str, Any], worker: str, send: Sender
 
 
 def retry(engine: Engine, delivery_ids: list[int]) -> int:
-    """An admin's retry of failed deliveries: pending again, now, with a fresh count of attempts."""
+    """An admin's retry of failed deliveries: pending again, now, with a fresh count of attempts, sent however
+    late it is (an admin asked for it)."""
     with write_transaction(engine) as connection:
-        return connection.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.status == "failed")
+        done = connection.execute(update(Delivery).where(Delivery.id.in_(delivery_ids), Delivery.status == "failed")
                                   .values(status="pending", attempts=0, next_attempt_at=utcnow(),
                                           lease_until=None)).rowcount
+        notes = select(Delivery.notification_id).where(Delivery.id.in_(delivery_ids)).scalar_subquery()
+        connection.execute(update(Notification).where(Notification.id.in_(notes)).values(expires_at=None))
+        return done
 
 
 def run(engine: Engine, config: Mapping[str, Any], schedule_pass: Callable[[], int],

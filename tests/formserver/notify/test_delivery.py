@@ -222,3 +222,21 @@ def test_two_workers_never_send_one_delivery_twice(app, receiver):
     assert len(keys) == 200 and len(set(keys)) == 200  # every one, none twice (not even before dedup)
     workers = {d.worker for d in deliveries(app)}
     assert {d.status for d in deliveries(app)} == {"sent"} and len(workers) == 2
+
+
+def test_a_delivery_that_expired_while_waiting_is_skipped_into_one_summary(app, receiver):
+    """A worker stopped past a reminder's usefulness (or a receiver down past it) does not send it late."""
+    user = add_user(app, "qian")
+    config = notify_config(app, NOTIFY_WEBHOOK_URL=f"{receiver.url}/hook")
+    gone = utcnow() - dt.timedelta(minutes=1)
+    write_events(app, [event(user, n, expires_at=gone, title=f"巡查提醒 {n}") for n in range(3)]
+                 + [event(user, 9, title="仍然有用")], config)
+    drain(app, config)
+    by_kind: dict[str, list[str]] = {}
+    with app.extensions["db_sessions"]() as db:
+        for delivery in db.scalars(select(Delivery).order_by(Delivery.id)):
+            by_kind.setdefault(delivery.notification.kind, []).append(delivery.status)
+        summary = db.scalar(select(Notification).where(Notification.kind == "summary"))
+    assert by_kind == {"form_due": ["skipped", "skipped", "skipped", "sent"], "summary": ["sent"]}
+    assert summary.title == "你有 3 条提醒已过期,未逐条发送" and "巡查提醒 0" in summary.body
+    assert sorted(r.body["title"] for r in receiver.requests) == ["仍然有用", "你有 3 条提醒已过期,未逐条发送"]
