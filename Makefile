@@ -40,9 +40,9 @@ run: site
 	@echo "==> Preparing the form server's database (SQLite under instance/ unless DATABASE_URL is set)"
 	@$(BIN)/flask --app formserver db-upgrade
 	@$(BIN)/flask --app formserver status
-	@echo "==> Serving the form server on http://127.0.0.1:$(PORT)/ and the handbook on http://127.0.0.1:$(PORT)/handbook/ (Ctrl-C to stop)"
-	@$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --worker-class gthread --threads 4 --timeout 60 \
-		--access-logfile - 'formserver:create_app()'
+	@echo "==> Serving the form server on http://127.0.0.1:$(PORT)/ and the handbook on http://127.0.0.1:$(PORT)/handbook/,"
+	@echo "    with the notification worker beside it (Ctrl-C stops both)"
+	@scripts/serve.sh $(PORT) $(BIN)
 
 test: install
 	@echo "==> Linting (ruff)"
@@ -55,6 +55,7 @@ bench: install
 	@$(BIN)/python -m tests.bench
 	@$(BIN)/python -m tests.bench_pdf
 	@$(BIN)/python -m tests.bench_server
+	@$(BIN)/python -m tests.bench_notify
 
 clean:
 	rm -rf site .pytest_cache .ruff_cache

@@ -18,7 +18,14 @@ from .read_forms import read_form
 from .read_org import read_organisation, read_topics
 from .read_quiz import read_paths, read_quiz
 from .read_regulation import read_regulation
-from .read_rules import check_rules, read_handover, read_report, read_schedules, read_workflows
+from .read_rules import (
+    check_rules,
+    read_handover,
+    read_notifications,
+    read_report,
+    read_schedules,
+    read_workflows,
+)
 from .read_tables import read_table
 from .rules import Rules
 from .yamlsrc import Node, parse_yaml
@@ -148,6 +155,8 @@ def _read_rules(r: _Reader, rules_dir: Path, hb: Handbook, problems: list[Proble
         rules.workflows, rules.spot_checks = read_workflows(node[0], paths["workflows"], problems)
     if (node := parsed("reports"))[1]:
         rules.report = read_report(node[0], paths["reports"], problems)
+    if (node := parsed("notifications"))[1]:
+        rules.notifications = read_notifications(node[0], paths["notifications"], problems)
     check_rules(hb, rules, paths, problems)
     return rules
 

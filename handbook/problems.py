@@ -71,6 +71,9 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "或删去这条规则"),
     "rules-unstated": ("{what} 引用的 {refs} 没有写明“{value}”",
                        "改为引用写明“{value}”的条款;或修订该条款(修订记录写明理由),或把规则改为条款所写的值"),
+    "notify-workflow": ("事件 “{event}” 不按流程区分,不能写 workflow", "删去 workflow;只有 case_due 可按流程分别设置"),
+    "notify-workflow-due": ("流程 “{workflow}” 没有带时限(due)的步骤,无从提醒到期",
+                            "删去这条事件,或先在 workflows.yaml 中给该流程的步骤加上 due 并引用规定时限的条款"),
     "no-files": ("目录中没有找到任何{what}", "检查路径是否正确"),
 }
 

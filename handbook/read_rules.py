@@ -12,6 +12,8 @@ from .permits import check_permits
 from .problems import Problem, did_you_mean, make_problem
 from .read_forms import ITEM_ID, _item
 from .rules import (
+    NOTIFY_CHANNELS,
+    NOTIFY_EVENTS,
     OWNERS,
     SCHEDULE_EVERY,
     STEP_BY,
@@ -21,6 +23,8 @@ from .rules import (
     Figure,
     HandoverRules,
     MonthlyReport,
+    NotifyRule,
+    NotifyRules,
     Rules,
     Schedule,
     SpotCheck,
@@ -41,6 +45,8 @@ FIGURE_KEYS = ("id", "label", "unit", "count", "sum", "rate", "good", "person")
 WORKFLOW_ID = re.compile(r"[a-z][a-z0-9-]*")
 FORM_ITEM = re.compile(r"([a-z][a-z0-9-]*)\.([a-z][a-z0-9_]*)")
 MAX_GRACE = 24 * 60
+NOTIFY_KEYS = ("event", "workflow", "lead_minutes", "escalate_after_minutes", "stale_after_minutes", "channels", "ref")
+MAX_NOTIFY_MINUTES = 30 * 24 * 60
 
 
 def _refs(f: Fields, m: Mapping) -> tuple[str, ...]:
@@ -259,6 +265,60 @@ def _form_items(f: Fields, m: Mapping, key: str) -> list[tuple[str, str]]:
     return out
 
 
+def read_notifications(node: Node | None, path: str, problems: list[Problem]) -> NotifyRules | None:
+    """notifications.yaml: `channels` (the default of every event) and `events`, one per kind of event (a
+    case_due may be given per workflow). Minutes are whole numbers within a month."""
+    f = Fields(path, problems)
+    top = f.mapping(node, "notifications.yaml", ("channels", "stale_after_minutes", "events"), ("events",))
+    if top is None:
+        return None
+    defaults = _channels(f, top) or ("inbox",)
+    default_stale = _minutes(f, top, "stale_after_minutes")
+    rules: list[NotifyRule] = []
+    seen: dict[tuple[str, str], int] = {}
+    for entry in f.sequence(top, "events", required=True):
+        m = f.mapping(entry, "events", NOTIFY_KEYS, ("event",))
+        if m is None:
+            continue
+        event = f.choice(m, "event", NOTIFY_EVENTS)
+        workflow = f.ident(m, "workflow", WORKFLOW_ID, "complaint", required=False) or ""
+        if workflow and event not in (None, "case_due"):
+            f.problem(f.line(m, "workflow"), "notify-workflow", event=event)
+        lead = _minutes(f, m, "lead_minutes")
+        escalate = _minutes(f, m, "escalate_after_minutes")
+        stale = _minutes(f, m, "stale_after_minutes")
+        if event is None:
+            continue
+        if (event, workflow) in seen:
+            other = f"第 {seen[(event, workflow)]} 行"
+            f.problem(m.line, "duplicate-id", id=f"{event} {workflow}".strip(), other=other)
+            continue
+        seen[(event, workflow)] = m.line
+        rules.append(NotifyRule(event, m.line, workflow, lead or 0, escalate,
+                                stale if stale is not None else default_stale if default_stale is not None else 120,
+                                _channels(f, m) or defaults, _refs(f, m), dict(m.key_lines)))
+    return NotifyRules(rules, defaults, path, top.line)
+
+
+def _minutes(f: Fields, m: Mapping, key: str) -> int | None:
+    value = f.integer(m, key)
+    if value is not None and not 0 <= value <= MAX_NOTIFY_MINUTES:
+        f.problem(f.line(m, key), "int-range", field=key, value=value, low=0, high=MAX_NOTIFY_MINUTES)
+        return None
+    return value
+
+
+def _channels(f: Fields, m: Mapping) -> tuple[str, ...]:
+    out = []
+    for value, line in f.text_list(m, "channels", single_ok=True):
+        if value in NOTIFY_CHANNELS:
+            out.append(value)
+        else:
+            f.problem(line, "bad-choice", field="channels", value=value, hint=did_you_mean(value, NOTIFY_CHANNELS),
+                      allowed="、".join(NOTIFY_CHANNELS))
+    return tuple(dict.fromkeys(out))
+
+
 # -- checks against the rest of the handbook ----------------------------------------------------------
 
 
@@ -392,9 +452,27 @@ def check_rules(hb: Handbook, rules: Rules, paths: dict[str, str], problems: lis
                             c.problem(r.path, at("good", fig.line), "bad-choice", field="good", value=good,
                                       hint=f"(表单 {form_id} 的 {item_id} 没有这个选项)",
                                       allowed="、".join(item.options))
+    if (n := rules.notifications) is not None:
+        _check_notifications(c, rules, n, workflows_broken="workflows" in paths and not rules.workflows)
     check_permits(hb, rules, paths, problems)
     forms_with_flows = [w.form for w in rules.workflows if w.form]
     for form_id in set(forms_with_flows):
         if forms_with_flows.count(form_id) > 1:
             c.problem(paths.get("workflows", ""), 1, "duplicate-id", id=form_id, other="另一个流程的 form")
 
+
+
+def _check_notifications(c: _Check, rules: Rules, n: NotifyRules, workflows_broken: bool) -> None:
+    """A case_due rule names a flow with a step that has a deadline: the deadline reminded of is the one the
+    flow cites (a reminder relaxes nothing, so its own minutes need no permit; `ref` says what it serves).
+    Flows are not looked for in a workflows.yaml that could not be read (its own problem says why)."""
+    for rule in n.rules:
+        c.refs(n.path, rule.lines.get("ref", rule.line), rule.refs)
+        if not rule.workflow or workflows_broken:
+            continue
+        flow = rules.workflow(rule.workflow)
+        if flow is None:
+            c.problem(n.path, rule.lines.get("workflow", rule.line), "dangling-ref", what="流程", ref=rule.workflow,
+                      hint=did_you_mean(rule.workflow, {w.id for w in rules.workflows}))
+        elif not any(step.due for step in flow.steps):
+            c.problem(n.path, rule.lines.get("workflow", rule.line), "notify-workflow-due", workflow=flow.id)

@@ -2,7 +2,8 @@
 
 Which forms are due when (schedules.yaml), what blocks a handover and what it carries over (handover.yaml),
 the step-by-step flows of corrective actions, complaints and service tickets (workflows.yaml) and the figures
-of the monthly report (reports.yaml). Read once by `read_rules`, checked against the forms and clauses.
+of the monthly report (reports.yaml), and who is told of what when (notifications.yaml). Read once by
+`read_rules`, checked against the forms and clauses.
 """
 
 from __future__ import annotations
@@ -163,6 +164,49 @@ class MonthlyReport:
     lines: dict[str, int] = field(default_factory=dict)
 
 
+NOTIFY_EVENTS = {
+    "form_due": "表单即将到应交时间(排班表上的当班人)",
+    "form_missed": "表单漏交(当班人,逾期后升级给主管)",
+    "case_due": "事项步骤即将到期与已逾期(负责人,逾期后升级给主管)",
+    "case_assigned": "事项指派了负责人(被指派的人)",
+    "handover_blocked": "交接班未能完成(交班人和本组主管)",
+    "reacknowledge": "制度修订后需要重新确认(本人)",
+    "path_due": "学习路径即将到期(本人)",
+}
+NOTIFY_CHANNELS = {"inbox": "站内消息", "email": "电子邮件", "wecom": "企业微信群机器人", "dingtalk": "钉钉群机器人",
+                   "feishu": "飞书群机器人", "webhook": "通用 JSON Webhook"}
+
+
+@dataclass(frozen=True)
+class NotifyRule:
+    """One kind of event people are told of. Times in minutes: `lead` before the deadline (a reminder),
+    `escalate_after` past it (its supervisors are told too; None: never), `stale_after` past the moment it
+    was due to be sent (a stopped worker catching up puts older ones into one summary instead)."""
+
+    event: str
+    line: int
+    workflow: str = ""  # case_due: the flow it applies to ('' = every flow with deadlines)
+    lead: int = 0
+    escalate_after: int | None = None
+    stale_after: int = 120
+    channels: tuple[str, ...] = ()
+    refs: tuple[str, ...] = ()
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class NotifyRules:
+    rules: list[NotifyRule]
+    channels: tuple[str, ...]  # the default channels of events that name none
+    path: str = ""
+    line: int = 1
+
+    def of(self, event: str, workflow: str = "") -> NotifyRule | None:
+        """The rule for `event` (of `workflow`: its own rule, else the one of every flow)."""
+        found = [r for r in self.rules if r.event == event and r.workflow in (workflow, "")]
+        return min(found, key=lambda r: r.workflow == "", default=None)
+
+
 @dataclass
 class Rules:
     schedules: list[Schedule] = field(default_factory=list)
@@ -170,6 +214,7 @@ class Rules:
     workflows: list[Workflow] = field(default_factory=list)
     spot_checks: list[SpotCheck] = field(default_factory=list)
     report: MonthlyReport | None = None
+    notifications: NotifyRules | None = None
 
     def workflow(self, workflow_id: str) -> Workflow | None:
         return next((w for w in self.workflows if w.id == workflow_id), None)

@@ -50,6 +50,10 @@ def test_the_real_rules_load(real):
     assert "taker_unfit" not in takeover.conditions  # only a substitute can take over from an unfit taker
     assert next(s for s in rules.schedules if s.form == "patrol").grace_refs == ("KF-07.11",)
     assert [f.id for f in rules.report.figures] == ["visits", "tickets", "costs", "complaints", "satisfaction"]
+    notify = rules.notifications
+    assert notify.of("form_due").lead == 15 and notify.of("form_missed").escalate_after == 30
+    assert notify.of("case_due", "complaint").refs == ("KF-14.30",)  # the 24-hour reply it reminds of
+    assert notify.of("case_due", "service-ticket").workflow == ""  # the rule of every other flow
 
 
 def edit(project: Path, name: str, old: str, new: str) -> int:
@@ -110,6 +114,19 @@ CASES = [
     ("reports", "unit: 件, count: complaint", "unit: 件, count: complaint, sum: [complaint.x]", "report-figure",
      "complaints"),
     ("reports", "penalties: penalties", "penalties: meetings", "dangling-ref", "meetings"),
+    # notifications.yaml: events, minutes, channels and flows are checked like every other rule
+    ("notifications", "event: handover_blocked", "event: handover_block", "bad-choice", "handover_block"),
+    ("notifications", "lead_minutes: 15", "lead_minutes: 15分钟", "bad-int", "15分钟"),
+    ("notifications", "lead_minutes: 15", "lead_minutes: 99999", "int-range", "99999"),
+    ("notifications", "    channels: [inbox, email]\n  - event: path_due",
+     "    channels: [inbox, sms]\n  - event: path_due", "bad-choice", "sms"),
+    ("notifications", "workflow: corrective", "workflow: corrective-action", "dangling-ref", "corrective-action"),
+    ("notifications", "workflow: corrective", "workflow: service-ticket", "notify-workflow-due", "service-ticket"),
+    ("notifications", "  - event: handover_blocked\n", "  - event: handover_blocked\n    workflow: complaint\n",
+     "notify-workflow", "handover_blocked"),
+    ("notifications", "escalate_after_minutes: 30", "escalate_minutes: 30", "unknown-key", "escalate_minutes"),
+    ("notifications", "ref: KF-14.30", "ref: KF-14.99", "dangling-ref", "KF-14.99"),
+    ("notifications", "workflow: corrective", "workflow: complaint", "duplicate-id", "complaint"),
 ]
 
 

@@ -8,20 +8,21 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from formserver import db, training
+from formserver import db, notify, training
 from formserver.accounts import access, auth
 from formserver.api import views as api_views
 from formserver.app import cli, handbook_site
 from formserver.base import config, errors, inputs, security
 from formserver.db.migrate import upgrade
 from formserver.forms.catalogue import Catalogue
+from formserver.notify import views as notify_views
 from formserver.operations import board, cases, handover, reports, roster_files, roster_views
 from formserver.records import fill, photos, review
 from formserver.training import team as training_team
 from formserver.training import views as training_views
 
 BLUEPRINTS = (fill.bp, photos.bp, review.bp, api_views.bp, handbook_site.bp, board.bp, handover.bp, cases.bp,
-              reports.bp, roster_views.bp, roster_files.bp, training_views.bp, training_team.bp)
+              reports.bp, roster_views.bp, roster_files.bp, training_views.bp, training_team.bp, notify_views.bp)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -49,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     handover.init_app(app)  # what the record views show and do for handovers (formserver.records.hooks)
     training.init_app(app)
+    notify.init_app(app)
     cli.init_app(app)
 
     @app.get("/healthz")

@@ -48,6 +48,31 @@ DEFAULTS: dict[str, Any] = {
     # The first day (YYYY-MM-DD) the today board and monthly report count a form not filled in as missed;
     # default: when the server first started on this database (nothing was missed before the centre used it).
     "SCHEDULES_FROM": "",
+    # Notifications (formserver.notify). Addresses and secrets come from the environment (FORMSERVER_SMTP_HOST,
+    # FORMSERVER_SMTP_PASSWORD, FORMSERVER_NOTIFY_DINGTALK_SECRET, …), never from the repository; a channel
+    # whose address is empty is off, so a fresh install sends nothing off this machine.
+    "SMTP_HOST": "",
+    "SMTP_PORT": 25,
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_FROM": "formserver@localhost",
+    "SMTP_STARTTLS": False,
+    "NOTIFY_WECOM_URL": "",  # 企业微信群机器人 webhook (its key is part of the URL)
+    "NOTIFY_DINGTALK_URL": "",  # 钉钉自定义机器人 webhook (access_token in the URL)
+    "NOTIFY_DINGTALK_SECRET": "",  # 钉钉 加签 secret: adds timestamp and sign to the URL
+    "NOTIFY_FEISHU_URL": "",  # 飞书自定义机器人 webhook
+    "NOTIFY_FEISHU_SECRET": "",  # 飞书 签名校验 secret: adds timestamp and sign to the body
+    "NOTIFY_WEBHOOK_URL": "",  # generic JSON webhook
+    "NOTIFY_WEBHOOK_SECRET": "",  # generic webhook: X-Signature = HMAC-SHA256 of the body, hex
+    "NOTIFY_BASE_URL": "http://127.0.0.1:8000",  # the form server as people reach it, for links in messages
+    "NOTIFY_POLL_SECONDS": 1.0,  # how often the worker looks for deliveries due
+    "NOTIFY_SCHEDULE_SECONDS": 15.0,  # how often it looks for due times and deadlines (the scheduling pass)
+    "NOTIFY_BATCH": 20,  # deliveries leased at a time
+    "NOTIFY_LEASE_SECONDS": 120.0,  # a killed worker's leased deliveries are taken up again after this
+    "NOTIFY_SEND_TIMEOUT": 10.0,
+    "NOTIFY_MAX_ATTEMPTS": 6,  # then the delivery is failed (listed for an admin to retry)
+    "NOTIFY_BACKOFF_SECONDS": 30.0,  # first retry after about this, doubling each time (with jitter)
+    "NOTIFY_BACKOFF_MAX_SECONDS": 3600.0,
 }
 
 

@@ -434,3 +434,61 @@ class RosterSwap(Base):
     to_user: Mapped[User] = relationship(foreign_keys=[to_user_id], lazy="joined")
     approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id], lazy="joined")
     __table_args__ = (Index("ix_roster_swaps_day", "day"), Index("ix_roster_swaps_team_day", "team", "day"))
+
+
+# -- notifications ------------------------------------------------------------------------------------
+
+
+class Notification(Base):
+    """One thing a person is told (the outbox and their inbox): written once per event and recipient, in the
+    transaction that notices the event; `dedup_key` is unique, so noticing it again adds nothing."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # an event of notifications.yaml, or "summary"
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    link: Mapped[str] = mapped_column(String(300), default="")
+    event_at: Mapped[dt.datetime] = mapped_column(DateTime)  # when it became due to be told (UTC)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    stale: Mapped[bool] = mapped_column(Boolean, default=False)  # found too late: in the inbox and a summary only
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # not sent after this (a summary instead)
+    user: Mapped[User] = relationship(lazy="joined")
+    __table_args__ = (Index("ix_notifications_user_read", "user_id", "read_at"),
+                      Index("ix_notifications_event_at", "event_at"))  # the scheduling pass's look-back
+
+
+class Delivery(Base):
+    """One notification on one outside channel (e-mail, a group-chat bot): pending until a worker leases it
+    (sending, lease_until), then sent, failed after its last attempt, or skipped (not configured, stale)."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    worker: Mapped[str] = mapped_column(String(100), default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    notification: Mapped[Notification] = relationship(lazy="joined")
+    __table_args__ = (UniqueConstraint("notification_id", "channel"),
+                      Index("ix_deliveries_status_next", "status", "next_attempt_at"))
+
+
+class NotifyPreference(Base):
+    """A person's notification settings: an e-mail address, the outside channels they turned off, quiet
+    hours (local HH:MM; none when equal) during which nothing but the inbox is used."""
+
+    __tablename__ = "notify_preferences"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), default="")
+    off: Mapped[list[Any]] = mapped_column(JSON, default=list)  # channel ids turned off
+    quiet_start: Mapped[str] = mapped_column(String(5), default="")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -23,7 +23,7 @@ from formserver.accounts import audit
 from formserver.db.models import Case, CaseStep, Submission, User, utcnow
 from formserver.forms.formdefs import version_form
 from formserver.forms.webforms import ValuesError, formdata_of, item_fields, values_of
-from formserver.records import store
+from formserver.records import hooks, store
 from formserver.records.followup import CARRY_STATES, HANDOVER
 from handbook.formmodel import Form, Item
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
@@ -270,6 +270,8 @@ def assign(db: Session, user: User, case: Case, owner: User | None, due_at: dt.d
     db.execute(update(Case).where(Case.id == case.id).values(**changes))
     audit.record(db, user, "case_assign", f"case:{case.id}", owner=owner.username if owner else None,
                  due_at=due_at.isoformat() if due_at else None)
+    if owner is not None:
+        hooks.emit(db, "case_assigned", case_id=case.id, owner_id=owner.id, by_id=user.id, due_at=due_at)
 
 
 # -- showing recorded values --------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """Where the parts above `records` plug into the record views without `records` importing them: what the fill
 page of a form shows besides its fields, what a new form's page is prefilled with besides the header defaults,
 and what a correction changes besides the record (in its transaction). `operations.handover` registers all
-three for the handover form at start (see app.factory)."""
+three for the handover form at start (see app.factory).
+
+`emit` is the same for events other parts may want to act on in the very transaction that makes them (a case
+assigned to someone: `notify` writes its outbox there), without the emitter importing who listens."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from handbook.formmodel import Form
 FillContext = Callable[[Form], dict[str, Any]]
 AfterCorrection = Callable[[Session, User, Submission, Form, dict[str, Any]], None]
 Prefill = Callable[[Form, MultiDict], None]  # changes the form data of a new form's page in place
+OnEvent = Callable[[Session, str, dict[str, Any]], None]
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Hooks:
     fill_context: list[FillContext] = field(default_factory=list)
     after_correction: list[AfterCorrection] = field(default_factory=list)
     prefill: list[Prefill] = field(default_factory=list)
+    on_event: list[OnEvent] = field(default_factory=list)
 
 
 def of(app: Flask) -> Hooks:
@@ -49,3 +54,9 @@ def prefill(form: Form, formdata: MultiDict) -> None:
 def after_correction(w: Session, user: User, submission: Submission, form: Form, values: dict[str, Any]) -> None:
     for hook in of(current_app).after_correction:
         hook(w, user, submission, form, values)
+
+
+def emit(w: Session, kind: str, **data: Any) -> None:
+    """Tell every listener of `kind` in `w`'s write transaction (what they write commits or rolls back with it)."""
+    for hook in of(current_app).on_event:
+        hook(w, kind, data)

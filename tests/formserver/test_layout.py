@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-LAYERS = ["base", "db", "accounts", "forms", "records", "operations", "training", "api", "app"]
+LAYERS = ["base", "db", "accounts", "forms", "records", "operations", "training", "notify", "api", "app"]
 
 
 def imported_modules(path: Path, package: str) -> set[str]:
