@@ -20,7 +20,10 @@ import subprocess
 import threading
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
@@ -67,22 +70,31 @@ class Server:
             return session.scalar(select(func.count()).select_from(Submission).where(Submission.form_id == form_id))
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
+@contextmanager
+def served(instance: Path, users: dict[str, dict[str, str]], **config: Any) -> Iterator[Server]:
+    """The real app on a fresh SQLite database in `instance`, with `users` (username → create_user options)
+    made through the real CLI, served on a free port of 127.0.0.1 for a browser; `config` overrides."""
     from formserver import create_app
     from tests.server_support import ROOT, create_user
 
-    instance = tmp_path_factory.mktemp("e2e-server")
     app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'forms.sqlite3'}", "SECRET_KEY": "e2e-secret",
-                      "HANDBOOK_ROOT": str(ROOT), "HANDBOOK_SITE": str(built_site()[0])})
-    create_user(app, "zhang", display_name="张三")  # the real CLI, password on stdin
-    create_user(app, "li", role="supervisor", display_name="李主管")
+                      "HANDBOOK_ROOT": str(ROOT), "HANDBOOK_SITE": str(instance / "site"), **config})
+    for username, options in users.items():
+        create_user(app, username, **options)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield Server(f"http://127.0.0.1:{httpd.server_port}", app)
-    httpd.shutdown()
-    httpd.server_close()
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield Server(f"http://127.0.0.1:{httpd.server_port}", app)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[Server]:
+    users = {"zhang": {"display_name": "张三"}, "li": {"role": "supervisor", "display_name": "李主管"}}
+    with served(tmp_path_factory.mktemp("e2e-server"), users, HANDBOOK_SITE=str(built_site()[0])) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

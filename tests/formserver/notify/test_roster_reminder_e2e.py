@@ -8,18 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
 from collections.abc import Iterator
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from formserver.db.models import Notification, User
 from formserver.notify.scheduler import run_pass
 from tests.browser import have_chromium
-from tests.formserver.app.test_e2e import Server, browser, phones  # noqa: F401  (fixtures by name)
+from tests.formserver.app.test_e2e import Server, browser, phones, served  # noqa: F401  (fixtures by name)
 from tests.formserver.operations.test_operations_e2e import fits, log_in
 from tests.sitebuild import output_dir
 
@@ -31,21 +29,10 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
-    from formserver import create_app
-    from tests.server_support import ROOT, create_user
-
-    instance = tmp_path_factory.mktemp("reminder-e2e")
+    users = {"zhang": {"display_name": "张三"}, "li": {"role": "supervisor", "display_name": "李主管"}}
     counting_from = (dt.date.today() - dt.timedelta(days=3)).isoformat()  # yesterday's slots count
-    app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'forms.sqlite3'}", "SECRET_KEY": "e2e-secret",
-                      "HANDBOOK_ROOT": str(ROOT), "HANDBOOK_SITE": str(instance / "site"),
-                      "SCHEDULES_FROM": counting_from})
-    create_user(app, "zhang", display_name="张三")
-    create_user(app, "li", role="supervisor", display_name="李主管")
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield Server(f"http://127.0.0.1:{httpd.server_port}", app)
-    httpd.shutdown()
-    httpd.server_close()
+    with served(tmp_path_factory.mktemp("reminder-e2e"), users, SCHEDULES_FROM=counting_from) as server:
+        yield server
 
 
 def test_a_rostered_patrol_reminds_its_person_and_the_board_names_them_when_missed(server, phones, tmp_path):  # noqa: F811

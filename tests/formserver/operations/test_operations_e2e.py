@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import threading
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select, update
-from werkzeug.serving import make_server
 
 from tests.browser import have_chromium
-from tests.formserver.app.test_e2e import CHECKS, Server, browser, phones, tap_option  # noqa: F401  (fixtures by name)
+from tests.formserver.app.test_e2e import CHECKS, Server, browser, phones, served, tap_option  # noqa: F401
 from tests.sitebuild import built_site, output_dir
 
 pytestmark = [
@@ -34,20 +32,10 @@ FAULT = "三号监控黑屏"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
-    from formserver import create_app
-    from tests.server_support import ROOT, create_user
-
-    instance = tmp_path_factory.mktemp("ops-e2e")
-    app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'forms.sqlite3'}", "SECRET_KEY": "e2e-secret",
-                      "HANDBOOK_ROOT": str(ROOT), "HANDBOOK_SITE": str(built_site()[0])})
-    create_user(app, "zhang", display_name="张三")
-    create_user(app, "wang", display_name="王五")
-    create_user(app, "li", role="supervisor", display_name="李主管")
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield Server(f"http://127.0.0.1:{httpd.server_port}", app)
-    httpd.shutdown()
-    httpd.server_close()
+    users = {"zhang": {"display_name": "张三"}, "wang": {"display_name": "王五"},
+             "li": {"role": "supervisor", "display_name": "李主管"}}
+    with served(tmp_path_factory.mktemp("ops-e2e"), users, HANDBOOK_SITE=str(built_site()[0])) as server:
+        yield server
 
 
 def shot(page, name: str, full_page: bool = False) -> None:

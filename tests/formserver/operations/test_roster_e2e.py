@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
 from collections.abc import Iterator
 
 import pytest
 from openpyxl import Workbook
-from werkzeug.serving import make_server
 
 from tests.browser import have_chromium
-from tests.formserver.app.test_e2e import Server, browser, phones  # noqa: F401  (fixtures by name)
+from tests.formserver.app.test_e2e import Server, browser, phones, served  # noqa: F401  (fixtures by name)
 from tests.formserver.operations.test_operations_e2e import fits, log_in
 from tests.sitebuild import output_dir
 
@@ -28,20 +26,10 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[Server]:
-    from formserver import create_app
-    from tests.server_support import ROOT, create_user
-
-    instance = tmp_path_factory.mktemp("roster-e2e")
-    app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'forms.sqlite3'}", "SECRET_KEY": "e2e-secret",
-                      "HANDBOOK_ROOT": str(ROOT), "HANDBOOK_SITE": str(instance / "site")})
-    create_user(app, "zhang", display_name="张三")
-    create_user(app, "wang", display_name="王五")
-    create_user(app, "li", role="supervisor", display_name="李主管")
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield Server(f"http://127.0.0.1:{httpd.server_port}", app)
-    httpd.shutdown()
-    httpd.server_close()
+    users = {"zhang": {"display_name": "张三"}, "wang": {"display_name": "王五"},
+             "li": {"role": "supervisor", "display_name": "李主管"}}
+    with served(tmp_path_factory.mktemp("roster-e2e"), users) as server:
+        yield server
 
 
 def this_weeks_roster(server: Server) -> tuple[bytes, dt.date]:
