@@ -78,3 +78,14 @@ def test_instruction_reads_as_on_paper() -> None:
     both = Condition("all", parts=[when("suspicious", "yes"), when("door", "fault")])
     assert instruction(both, f) == "若“发现可疑人物”为“是”,且“门窗完好”为“异常”,填写本项"
     assert instruction(None, f) == ""
+
+
+def test_the_site_form_page_says_what_the_paper_form_prints() -> None:
+    from handbook.load import require_handbook
+    from handbook.pages_overview import form_page_markdown
+    from tests.server_support import ROOT
+
+    hb = require_handbook(ROOT)
+    page = form_page_markdown(hb, hb.form("patrol"))
+    row = next(line for line in page.splitlines() if "#item-suspicious_reported" in line)
+    assert "<br>若“发现可疑人物”为“是”,填写本项 |" in row and "| 是(条件成立时) |" in row

@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from ..conditions import instruction
 from ..formmodel import Form, Item
 from ..kinds import ITEM_KINDS
 from ..model import Handbook
@@ -198,6 +199,7 @@ class Field:
     value: Any
     span: int = 1  # label/value pairs it takes in a grid row
     one_line: bool = True  # its option boxes fit one line of its cell: print them as one unbreakable run
+    when: str = ""  # its show_when as an instruction: 若“发现可疑人物”为“是”,填写本项
 
 
 @dataclass
@@ -217,6 +219,7 @@ class SectionView:
     refs: list[str]
     runs: list[Run]
     help: str = ""  # help of a register whose caption the heading replaces
+    when: str = ""  # the section's show_when as an instruction (…,填写本栏)
 
 
 @dataclass
@@ -270,8 +273,8 @@ def _one_line(item: Item, span: int, per_row: int, landscape: bool, grid: str) -
 
 def _short(item: Item) -> bool:
     """Fits half a grid row (about 50 mm): a name, a number, a date or time, 是/否, a few options."""
-    if item.help:
-        return False  # the help note needs the width
+    if item.help or item.show_when:
+        return False  # the help note (or the instruction) needs the width
     if item.kind in ("person", "date", "time", "number", "yesno"):
         return True
     if item.kind == "text":
@@ -345,7 +348,7 @@ def _view(hb: Handbook, form: Form, values: Mapping[str, Any], date: dt.date | N
             value = None
         span = _span(item, per_row)
         return Field(item, normalise(item, value, values.get(f"{item.id}_note")), span,
-                     _one_line(item, span, per_row, landscape, grid))
+                     _one_line(item, span, per_row, landscape, grid), instruction(item.show_when, form))
 
     landscape = form.orientation == "landscape"
     per_row = 3 if landscape else 2
@@ -365,7 +368,8 @@ def _view(hb: Handbook, form: Form, values: Mapping[str, Any], date: dt.date | N
         for run in runs:
             if run.kind == "grid":
                 run.rows = _pack(run.fields, per_row)
-        view = SectionView(chinese_number(number), section.title, list(section.refs), runs)
+        view = SectionView(chinese_number(number), section.title, list(section.refs), runs,
+                           when=instruction(section.show_when, form, "本栏"))
         first = runs[0] if runs else None
         if first and first.kind == "register" and first.fields[0].item.label == section.title:
             # the register is what the section is: its caption goes into the section heading

@@ -153,3 +153,27 @@ def test_export_with_bad_filters_is_a_chinese_400(records):
     boss, _uids = records
     response = boss.get("/records/export.csv?from=yesterday")
     assert response.status_code == 400 and "格式不对" in response.get_data(as_text=True)
+
+
+def test_a_hidden_item_is_an_empty_cell(app, records):
+    """What the answers hide is never stored (and were it stored, by a case step say, the export leaves it out)."""
+    from formserver.records.exports import item_cells, item_columns, logic_of
+
+    boss, _uids = records
+    staff = app.test_client()
+    assert login(staff, "zhang").status_code == 302
+    submitted(staff, "patrol", patrol_values(app, date="2026-11-12", suspicious_reported="yes",
+                                             suspicious_note="不该出现"))
+    submitted(staff, "patrol", patrol_values(app, date="2026-11-13", suspicious_person="yes",
+                                             suspicious_reported="yes", suspicious_note="已报安全部"))
+    head = patrol_header(app)
+    rows = [dict(zip(head, r, strict=True)) for r in csv_rows(boss.get(f"/records/export.csv{QUERY}"))[1:]]
+    hidden, shown = rows[-2], rows[-1]
+    columns = ("发现可疑人物", "已立刻报告安全部", "可疑人物情况及应对措施")
+    assert [hidden[c] for c in columns] == ["否", "", ""]
+    assert [shown[c] for c in columns] == ["是", "是", "已报安全部"]
+
+    form = app.extensions["catalogue"].forms["patrol"]
+    cells = dict(zip([c[0] for c in item_columns(form)], item_cells(
+        item_columns(form), patrol_values(app, suspicious_reported="yes"), logic_of(form)), strict=True))
+    assert cells["已立刻报告安全部"] == ""
