@@ -61,6 +61,21 @@ class FormSection:
 
 
 @dataclass
+class Score:
+    """A form's score (`score:`): the weighted share of its counted check items answered 正常, in percent."""
+
+    label: str  # e.g. 巡查合格率
+    line: int = 0
+    items: list[tuple[str, int]] = field(default_factory=list)  # (check item id, weight)
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Score | None:
+        if not data:
+            return None
+        return cls(data["label"], data.get("line", 0), [(i, int(w)) for i, w in data.get("items", [])])
+
+
+@dataclass
 class Form:
     id: str
     title: str
@@ -76,6 +91,7 @@ class Form:
     path: str
     line: int
     lines: dict[str, int] = field(default_factory=dict)
+    score: Score | None = None
 
     def all_items(self) -> list[Item]:
         """Every item in reading order (header, sections, signatures), not table columns."""

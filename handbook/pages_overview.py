@@ -9,6 +9,7 @@ from .model import Handbook
 from .pages_operations import form_operations
 from .pages_regulation import render_table
 from .render import TextRenderer, cell, clause_link, form_page, link, regulation_page
+from .scores import rule_text
 from .site_downloads import book_path, book_roles, html_path, pdf_path
 
 RECENT_REVISIONS = 10
@@ -172,6 +173,10 @@ def form_page_markdown(hb: Handbook, form: Form, downloads: bool = False) -> str
         out += ["| 项目 | 类型 | 必填 | 依据条款 |", "| --- | --- | --- | --- |"]
         out += [_item_row(hb, page, item, form) for item in items]
         out.append("")
+    if form.score is not None:  # the same words as under the paper form's signatures
+        labels = {item.id: item.label for item in form.all_items()}
+        counted = "、".join(labels[i] + (f"(×{w})" if w != 1 else "") for i, w in form.score.items)
+        out += [f"## {form.score.label}", "", f"{rule_text(form)}。计分项目:{counted}。", ""]
     out += form_operations(hb, form)
     return "\n".join(out)
 

@@ -67,6 +67,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "form-condition-after": ("“{id}” 的条件引用了排在它后面的项目 “{ref}”(第 {at} 行)",
                              "条件只能看前面的回答:把 “{ref}” 移到 “{id}” 之前,或改为引用前面的项目"),
     "form-condition-cycle": ("条件互相依赖,形成循环:{chain}", "删去其中一个条件,让每个项目只取决于排在它前面的项目"),
+    "form-score": ("计分 score 写法不对:{detail}",
+                   "写成 score: {{label: 巡查合格率, items: [检查项编号, {{item: 检查项编号, weight: 2}}]}};只有检查项能计分"),
     "date-bound": ("日期项目的 “{field}” 写法不对:“{value}”", "写成固定日期或相对填表当天的偏移,例如 {examples}"),
     "number-range": ("“{id}” 的最小值 {min} 大于最大值 {max}", "调整 min/max"),
     "fine-range": ("罚款上限 {fine_max} 小于罚款 {fine}", "fine_max 应不小于 fine"),

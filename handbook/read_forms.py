@@ -10,12 +10,13 @@ from .formmodel import Form, FormSection, Item
 from .kinds import COMMON_FIELDS, ITEM_KINDS, OPTION_SOURCES, PREFILLS
 from .problems import Problem, did_you_mean
 from .read_conditions import read_condition
+from .read_score import read_score
 from .yamlsrc import Mapping, Node
 
 FORM_ID = re.compile(r"[a-z][a-z0-9-]*")
 ITEM_ID = re.compile(r"[a-z][a-z0-9_]*")
 FORM_KEYS = ("id", "title", "number", "revision", "serves", "orientation", "roles", "description", "header",
-             "sections", "signatures")
+             "sections", "signatures", "score")
 SECTION_KEYS = ("title", "ref", "show_when", "items")
 LOGIC_FIELDS = ("show_when",)  # any item outside a register may have them (handbook.read_conditions)
 ALL_ITEM_FIELDS = tuple(dict.fromkeys((*COMMON_FIELDS, *LOGIC_FIELDS,
@@ -44,7 +45,9 @@ def read_form(node: Node | None, file_stem: str, path: str, problems: list[Probl
         sections.append(FormSection(f.text(section, "title") or "", _items(f, section, "items", seen),
                                     section.line, _refs(f, section), show_when))
     signatures = _items(f, m, "signatures", seen)
-    _check_training_results(f, header + [i for s in sections for i in s.items] + signatures)
+    every = header + [i for s in sections for i in s.items] + signatures
+    _check_training_results(f, every)
+    score = read_score(f, m.items["score"], every) if "score" in m.items else None
     if form_id is None:
         return None
     return Form(
@@ -53,7 +56,8 @@ def read_form(node: Node | None, file_stem: str, path: str, problems: list[Probl
         orientation=f.choice(m, "orientation", ("portrait", "landscape"), required=False, default="portrait")
         or "portrait",
         roles=[v for v, _ in f.text_list(m, "roles")], description=f.text(m, "description", False) or "",
-        header=header, sections=sections, signatures=signatures, path=path, line=m.line, lines=dict(m.key_lines))
+        header=header, sections=sections, signatures=signatures, path=path, line=m.line, lines=dict(m.key_lines),
+        score=score)
 
 
 def _check_training_results(f: Fields, items: list[Item]) -> None:

@@ -89,3 +89,4 @@ def test_the_site_form_page_says_what_the_paper_form_prints() -> None:
     page = form_page_markdown(hb, hb.form("patrol"))
     row = next(line for line in page.splitlines() if "#item-suspicious_reported" in line)
     assert "<br>若“发现可疑人物”为“是”,填写本项 |" in row and "| 是(条件成立时) |" in row
+

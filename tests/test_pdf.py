@@ -357,6 +357,15 @@ def test_a_conditional_section_prints_its_instruction_under_its_heading(hb, tmp_
     assert text.index(heading) < text.index(flat("若“发现可疑人物”为“是”,填写本栏")) < text.index(first)
 
 
+def test_the_score_prints_a_box_on_the_blank_form_and_the_figure_on_a_record(hb, tmp_path):
+    form = _form(hb, "patrol")
+    blank = _render(form, form_html(hb, form), tmp_path / "blank.pdf").text
+    assert flat("巡查合格率:%(巡查合格率 = 计分项目中“正常”的项数 ÷ 已检查的项数 × 100%)") in blank
+    values = {item_id: "ok" for item_id, _ in form.score.items} | {"cctv": "fault"}
+    filled = _render(form, form_html(hb, form, values=values), tmp_path / "filled.pdf").text
+    assert flat("巡查合格率:91.7%(11/12)") in filled
+
+
 def test_every_printed_kind_has_a_macro():
     assert missing_macros() == []
 

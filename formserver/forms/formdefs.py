@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from formserver.db.models import FormVersion
-from handbook.formmodel import Condition, Form, FormSection, Item
+from handbook.formmodel import Condition, Form, FormSection, Item, Score
 
 
 def form_to_json(form: Form) -> dict[str, Any]:
@@ -22,10 +22,10 @@ def form_to_json(form: Form) -> dict[str, Any]:
 
 
 def _without_unset(value: Any) -> Any:
-    # An item or section without `show_when` is written as before conditions existed, so a form that has none
-    # keeps its definition digest (no new FormVersion for every form on upgrade).
+    # An item or section without `show_when`, a form without `score`, is written as before they existed, so a
+    # form that has neither keeps its definition digest (no new FormVersion for every form on upgrade).
     if isinstance(value, dict):
-        return {k: _without_unset(v) for k, v in value.items() if not (k == "show_when" and v is None)}
+        return {k: _without_unset(v) for k, v in value.items() if not (k in ("show_when", "score") and v is None)}
     if isinstance(value, list):
         return [_without_unset(v) for v in value]
     return value
@@ -45,6 +45,7 @@ def form_from_json(data: dict[str, Any]) -> Form:
     fields["sections"] = [FormSection(title=s["title"], items=[_item(i) for i in s["items"]], line=s["line"],
                                       refs=s.get("refs", []), show_when=Condition.from_json(s.get("show_when")))
                           for s in data.get("sections", [])]
+    fields["score"] = Score.from_json(data.get("score"))
     return Form(**fields)
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from .. import scores
 from ..conditions import instruction
 from ..formmodel import Form, Item
 from ..kinds import ITEM_KINDS
@@ -239,6 +240,14 @@ class FormView:
     sections: list[SectionView]
     signatures: list[Field]
     columns: dict[str, tuple[float, list[ColumnView]]] = field(default_factory=dict)
+    score: ScoreView | None = None
+
+
+@dataclass
+class ScoreView:
+    label: str  # 巡查合格率
+    value: str  # 91.7%(11/12) on a record, '' on a blank form
+    rule: str  # how it is worked out
 
 
 def _printed(items: Iterable[Item]) -> list[Item]:
@@ -379,8 +388,13 @@ def _view(hb: Handbook, form: Form, values: Mapping[str, Any], date: dt.date | N
             view.refs += [r for r in item.refs if r not in view.refs]
         sections.append(view)
     roles = "、".join(hb.organisation.roles[r].name if r in hb.organisation.roles else r for r in form.roles)
+    score = None
+    if form.score is not None:
+        result = scores.score_of(form, values)
+        score = ScoreView(form.score.label, f"{result.percent:g}%({result.passed}/{result.answered})" if result
+                          else "", scores.rule_text(form))
     return FormView(form, page, landscape, roles, per_row, header, sections,
-                    [make(i) for i in _printed(form.signatures)], columns)
+                    [make(i) for i in _printed(form.signatures)], columns, score)
 
 
 # -- Jinja ----------------------------------------------------------------------------------------
