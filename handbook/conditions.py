@@ -28,8 +28,24 @@ def conditioned(form: Form) -> list[tuple[Item, list[Condition]]]:
     return out
 
 
+# (item id, its conditions, its stored names) of each conditional item of a form, worked out once per Form
+# object: exports ask for every row. Keyed by identity (a Form is not hashable), the Form kept beside its plan so
+# that the id is not reused while it is cached.
+_plans: dict[int, tuple[Form, list[tuple[str, list[Condition], tuple[str, ...]]]]] = {}
+
+
+def _plan(form: Form) -> list[tuple[str, list[Condition], tuple[str, ...]]]:
+    cached = _plans.get(id(form))
+    if cached is None or cached[0] is not form:
+        if len(_plans) > 1000:
+            _plans.clear()
+        cached = _plans[id(form)] = (form, [(item.id, c, tuple(value_names(item)))
+                                            for item, c in conditioned(form) if c])
+    return cached[1]
+
+
 def has_conditions(form: Form) -> bool:
-    return any(conditions for _, conditions in conditioned(form))
+    return bool(_plan(form))
 
 
 def holds(condition: Condition, values: Mapping[str, Any], hidden: set[str] = frozenset()) -> bool:
@@ -39,20 +55,21 @@ def holds(condition: Condition, values: Mapping[str, Any], hidden: set[str] = fr
     if condition.op == "any":
         return any(holds(part, values, hidden) for part in condition.parts)
     value = None if condition.item in hidden else values.get(condition.item)
-    if isinstance(value, list | tuple):
-        answers = {v for v in value if isinstance(v, str)}
+    if isinstance(value, str):
+        matched = value in condition.values  # never "": the reader takes no empty answer
+    elif isinstance(value, list | tuple):  # a multiple choice "is" V when V is among those chosen
+        matched = any(isinstance(v, str) and v in condition.values for v in value)
     else:
-        answers = {value} if isinstance(value, str) and value else set()
-    matched = bool(answers & set(condition.values))  # a multiple choice "is" V when V is among those chosen
+        matched = False
     return not matched if condition.op == "is_not" else matched
 
 
 def hidden_items(form: Form, values: Mapping[str, Any]) -> set[str]:
     """The ids of the items `values` hide."""
     hidden: set[str] = set()
-    for item, conditions in conditioned(form):
-        if conditions and not all(holds(c, values, hidden) for c in conditions):
-            hidden.add(item.id)
+    for item_id, conditions, _names in _plan(form):
+        if not all(holds(c, values, hidden) for c in conditions):
+            hidden.add(item_id)
     return hidden
 
 
@@ -61,12 +78,14 @@ def value_names(item: Item) -> list[str]:
     return [item.id] + ([f"{item.id}_note", f"{item.id}_photos"] if item.kind == "check" else [])
 
 
-def visible_values(form: Form, values: Mapping[str, Any]) -> dict[str, Any]:
-    """`values` without what the hidden items hold."""
+def visible_values(form: Form, values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`values` without what the hidden items hold (`values` itself when they hold nothing: do not change it)."""
     hidden = hidden_items(form, values)
     if not hidden:
-        return dict(values)
-    dropped = {name for item in form.all_items() if item.id in hidden for name in value_names(item)}
+        return values
+    dropped = {name for item_id, _c, names in _plan(form) if item_id in hidden for name in names}
+    if not dropped.intersection(values):  # as stored: the server never keeps what is hidden
+        return values
     return {k: v for k, v in values.items() if k not in dropped}
 
 

@@ -237,8 +237,11 @@ def export_rows(filters: Filters, form: Form | None, user: User):
                 session.connection().execute(query):
             cells = [uid, text(form_id), text(revision), text(name), text(team), day.isoformat(), local(created),
                      text(status), corrections - 1]
-            cells.extend(exports.item_cells(columns, values[0], logic) if form is not None
-                         else [exports.neutralise(summary)])
+            if form is not None:
+                cells.extend(exports.item_cells(columns, values[0], logic))
+                cells.extend(exports.score_cells(form, values[0]))
+            else:
+                cells.append(exports.neutralise(summary))
             yield cells
 
 

@@ -54,7 +54,7 @@ def patrol_header(app) -> list[str]:
         head.append(item.label)
         if item.kind == "check":
             head.append(f"{item.label}(说明)")
-    return head
+    return [*head, "巡查合格率"]  # the form's score, last
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -89,6 +89,7 @@ def test_csv_export_of_a_filtered_list(app, records):
     assert fault["监控无被撬毁、工作正常(说明)"] == "B1 监控黑屏,已报工程部"
     assert fault["发现的问题及处理结果"] == "东门积水" and fault["走廊无杂物、标贴"] == "正常"
     assert fault["发现可疑人物"] == "否"
+    assert fault["巡查合格率"] == "91.7"  # 11 of its 12 counted checks 正常
 
 
 def test_exports_neutralise_formulas(app, records):
@@ -118,6 +119,9 @@ def test_xlsx_keeps_numbers_as_numbers(app, records):
     assert isinstance(row[labels["competence_score"]], int) and row[labels["competence_score"]] == 1
     assert row[labels["employee"]] == "'=1+1"
     assert row["更正次数"] == 0
+    patrol = xlsx_rows(boss.get(f"/records/export.xlsx{QUERY}"))
+    assert patrol[0][-1] == "巡查合格率" and patrol[1][-1] == 91.7  # a number, to chart per area
+
 
 
 def test_export_of_all_forms_has_a_summary_column(app, records):
