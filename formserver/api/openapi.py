@@ -195,7 +195,8 @@ def openapi_document(forms: Iterable[Form]) -> dict[str, Any]:
         "form_revision": {"type": "string"}, "user": {"type": "string"}, "team": {"type": "string"},
         "record_date": {"type": "string", "format": "date"}, "status": {"enum": ["submitted", "deleted"]},
         "revision": {"type": "integer"}, "created_at": {"type": "string", "format": "date-time"},
-        "values": {"type": "object"}, "url": {"type": "string"}}}
+        "values": {"type": "object"}, "url": {"type": "string"},
+        "score": {"type": ["number", "null"], "description": "表单的计分(如巡查合格率,百分数);表单不计分时为 null"}}}
     schemas: dict[str, Any] = {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["status", "message"],

@@ -435,3 +435,11 @@ def test_each_conditional_schema_requires_exactly_when_shown(app, api, spec):
             assert api.submit(form_id, hidden).status_code == 201, (form_id, item.id)
             tried += 1
     assert tried >= 2
+
+
+def test_a_submission_carries_its_forms_score(app, api):
+    response = api.submit("patrol", patrol_values(app, cctv="fault", cctv_note="黑屏"))
+    assert response.status_code == 201 and response.json["score"] == 91.7
+    assert api.get(f"/submissions/{response.json['submission_id']}").json["score"] == 91.7
+    visitors = api.submit("visitor-register", valid_values(app.extensions["catalogue"].forms["visitor-register"]))
+    assert visitors.status_code == 201 and visitors.json["score"] is None
