@@ -14,6 +14,7 @@ from .crossref import check_and_index
 from .formmodel import Form
 from .model import Clause, Handbook, Organisation, Question, Table
 from .problems import Problem, SourceError, make_problem
+from .read_conditions import check_conditions
 from .read_forms import read_form
 from .read_org import read_organisation, read_topics
 from .read_quiz import read_paths, read_quiz
@@ -129,6 +130,7 @@ def load_handbook(root: str | Path) -> tuple[Handbook, list[Problem]]:
 
     for form in forms:
         _fill_options(form, organisation)
+        check_conditions(form, problems)
     regulations.sort(key=lambda reg: reg.id)
     hb = Handbook(str(root), organisation, topics, regulations, tables, clauses, questions, forms, paths)
     check_and_index(hb, problems)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from .conditions import instruction
 from .formmodel import Form, Item
 from .kinds import ITEM_KINDS
 from .model import Handbook
 from .pages_operations import form_operations
 from .pages_regulation import render_table
 from .render import TextRenderer, cell, clause_link, form_page, link, regulation_page
+from .scores import rule_text
 from .site_downloads import book_path, book_roles, html_path, pdf_path
 
 RECENT_REVISIONS = 10
@@ -160,26 +162,35 @@ def form_page_markdown(hb: Handbook, form: Form, downloads: bool = False) -> str
         out += [TextRenderer(hb, page)(form.description), ""]
     serves = "、".join(f"[{c}]({clause_link(hb, page, c)})" for c in form.serves if c in hb.clauses)
     out += [f"依据条款:{serves}", ""]
-    groups = [("表头", form.header)] + [(s.title, s.items) for s in form.sections] + [("签字", form.signatures)]
-    for title, items in groups:
+    groups = [("表头", form.header, None)] + [(s.title, s.items, s.show_when) for s in form.sections] + [
+        ("签字", form.signatures, None)]
+    for title, items, show_when in groups:
         if not items:
             continue
-        out += [f"## {title}", "", "| 项目 | 类型 | 必填 | 依据条款 |", "| --- | --- | --- | --- |"]
-        out += [_item_row(hb, page, item) for item in items]
+        out += [f"## {title}", ""]
+        if show_when:  # the words the paper form prints under the heading
+            out += [f"*{instruction(show_when, form, '本栏')}*", ""]
+        out += ["| 项目 | 类型 | 必填 | 依据条款 |", "| --- | --- | --- | --- |"]
+        out += [_item_row(hb, page, item, form) for item in items]
         out.append("")
+    if form.score is not None:  # the same words as under the paper form's signatures
+        labels = {item.id: item.label for item in form.all_items()}
+        counted = "、".join(labels[i] + (f"(×{w})" if w != 1 else "") for i, w in form.score.items)
+        out += [f"## {form.score.label}", "", f"{rule_text(form)}。计分项目:{counted}。", ""]
     out += form_operations(hb, form)
     return "\n".join(out)
 
 
-def _item_row(hb: Handbook, page: str, item: Item) -> str:
+def _item_row(hb: Handbook, page: str, item: Item, form: Form) -> str:
     kind = ITEM_KINDS[item.kind].label
     if item.kind == "table":
         kind += ":" + "、".join(c.label for c in item.columns)
     elif item.kind == "choice":
         kind += ":" + " / ".join(item.options)
     refs = " ".join(f"[{r}]({clause_link(hb, page, r)})" for r in item.refs if r in hb.clauses)
-    return f"| [{cell(item.label)}](#item-{item.id}){{#item-{item.id}}} | {cell(kind)} | " \
-           f"{'是' if item.required else ''} | {refs} |"
+    when = f"<br>{cell(instruction(item.show_when, form))}" if item.show_when else ""  # as on the paper form
+    required = ("是(条件成立时)" if item.show_when else "是") if item.required else ""
+    return f"| [{cell(item.label)}](#item-{item.id}){{#item-{item.id}}}{when} | {cell(kind)} | {required} | {refs} |"
 
 
 def coverage(hb: Handbook) -> str:

@@ -9,14 +9,18 @@ from .fields import Fields
 from .formmodel import Form, FormSection, Item
 from .kinds import COMMON_FIELDS, ITEM_KINDS, OPTION_SOURCES, PREFILLS
 from .problems import Problem, did_you_mean
+from .read_conditions import read_condition
+from .read_score import read_score
 from .yamlsrc import Mapping, Node
 
 FORM_ID = re.compile(r"[a-z][a-z0-9-]*")
 ITEM_ID = re.compile(r"[a-z][a-z0-9_]*")
 FORM_KEYS = ("id", "title", "number", "revision", "serves", "orientation", "roles", "description", "header",
-             "sections", "signatures")
-SECTION_KEYS = ("title", "ref", "items")
-ALL_ITEM_FIELDS = tuple(dict.fromkeys(COMMON_FIELDS + tuple(e for k in ITEM_KINDS.values() for e in k.extras)))
+             "sections", "signatures", "score")
+SECTION_KEYS = ("title", "ref", "show_when", "items")
+LOGIC_FIELDS = ("show_when",)  # any item outside a register may have them (handbook.read_conditions)
+ALL_ITEM_FIELDS = tuple(dict.fromkeys((*COMMON_FIELDS, *LOGIC_FIELDS,
+                                       *(e for k in ITEM_KINDS.values() for e in k.extras))))
 # Names that would clash with WTForms/Flask-WTF form attributes when items become form fields.
 RESERVED_ITEM_IDS = {"data", "errors", "meta", "populate_obj", "process", "validate", "csrf_token",
                      "submission_id", "hidden_tag", "is_submitted", "validate_on_submit"}
@@ -37,10 +41,13 @@ def read_form(node: Node | None, file_stem: str, path: str, problems: list[Probl
         section = f.mapping(entry, "sections", SECTION_KEYS, ("title", "items"))
         if section is None:
             continue
+        show_when = read_condition(f, section.items["show_when"]) if "show_when" in section.items else None
         sections.append(FormSection(f.text(section, "title") or "", _items(f, section, "items", seen),
-                                    section.line, _refs(f, section)))
+                                    section.line, _refs(f, section), show_when))
     signatures = _items(f, m, "signatures", seen)
-    _check_training_results(f, header + [i for s in sections for i in s.items] + signatures)
+    every = header + [i for s in sections for i in s.items] + signatures
+    _check_training_results(f, every)
+    score = read_score(f, m.items["score"], every) if "score" in m.items else None
     if form_id is None:
         return None
     return Form(
@@ -49,7 +56,8 @@ def read_form(node: Node | None, file_stem: str, path: str, problems: list[Probl
         orientation=f.choice(m, "orientation", ("portrait", "landscape"), required=False, default="portrait")
         or "portrait",
         roles=[v for v, _ in f.text_list(m, "roles")], description=f.text(m, "description", False) or "",
-        header=header, sections=sections, signatures=signatures, path=path, line=m.line, lines=dict(m.key_lines))
+        header=header, sections=sections, signatures=signatures, path=path, line=m.line, lines=dict(m.key_lines),
+        score=score)
 
 
 def _check_training_results(f: Fields, items: list[Item]) -> None:
@@ -99,7 +107,7 @@ def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: str)
     seen[item_id] = f.line(m, "id")
     kind = ITEM_KINDS[kind_name]
     for extra in ALL_ITEM_FIELDS:
-        if extra in m.items and extra not in COMMON_FIELDS and extra not in kind.extras:
+        if extra in m.items and extra not in (*COMMON_FIELDS, *LOGIC_FIELDS) and extra not in kind.extras:
             f.problem(f.line(m, extra), "form-item-kind-field", field=extra, kind=kind_name)
     if in_table and not kind.column:
         f.problem(f.line(m, "kind"), "form-nested-table", id=in_table, kind=kind_name)
@@ -133,6 +141,11 @@ def _item(f: Fields, entry: Node, key: str, seen: dict[str, int], in_table: str)
             f.problem(f.line(m, "training_results"), "form-training-results", id=item_id,
                       detail=f"登记表 “{in_table}” 的列不能标记 training_results")
             item.training_results = False
+    if "show_when" in m.items:
+        if in_table:  # a register's rows are all alike; a column cannot come and go
+            f.problem(f.line(m, "show_when"), "form-condition", detail=f"登记表 “{in_table}” 的列不能有 show_when")
+        else:
+            item.show_when = read_condition(f, m.items["show_when"])
     if "lines" in kind.extras:
         item.lines = f.integer(m, "lines") or 3
     if "max_length" in kind.extras:

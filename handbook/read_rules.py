@@ -157,6 +157,10 @@ def read_workflows(node: Node | None, path: str, problems: list[Problem]) -> tup
         field_ids: dict[str, int] = {}
         for item_node in f.sequence(m, "fields"):
             item = _item(f, item_node, "fields", field_ids, "")
+            if item is not None and item.show_when is not None:  # each step says which fields it asks for
+                f.problem(item.show_when.line, "form-condition",
+                          detail="流程自己的字段不能有 show_when,由步骤的 fields 决定填写哪些")
+                item.show_when = None
             if item is not None:
                 own_fields.append(item)
         steps = [s for s in (_step(f, s_node) for s_node in f.sequence(m, "steps", required=True)) if s]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from handbook.formmodel import Form, Item
+from handbook.formmodel import Condition, Form, Item
 
 FREE_TEXT = ("text", "textarea", "person", "signature")
 
@@ -51,13 +51,39 @@ def valid_values_of(items: list[Item], text: Callable[[Item], str], fault_notes:
 
 def valid_values(form: Form, text: Callable[[Item], str] = lambda item: "张三",
                  fault_notes: bool = False) -> dict[str, Any]:
-    """Every item of `form` filled (registers with one row), optionally every check failed with a note."""
+    """Every item of `form` the answers show filled (registers with one row), optionally every check failed with
+    a note."""
     values = valid_values_of(form.all_items(), text, fault_notes)
     if fault_notes:
         for item in form.all_items():
             if item.kind == "table":
                 values[item.id] = [valid_values_of(item.columns, text, fault_notes=True)]
-    return values
+    return shown_values(form, values)
+
+
+# -- show_when, read from SOURCE-FORMAT.md rather than from handbook.conditions -------------------------
+
+
+def _holds(condition: Condition, values: dict[str, Any]) -> bool:
+    if condition.op in ("all", "any"):
+        results = [_holds(part, values) for part in condition.parts]
+        return all(results) if condition.op == "all" else any(results)
+    value = values.get(condition.item)
+    answers = set(value) if isinstance(value, list) else {value}
+    matched = bool(answers & set(condition.values))
+    return not matched if condition.op == "is_not" else matched
+
+
+def shown_values(form: Form, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` less the items their answers hide (and those items' notes and photos): what is stored."""
+    kept = dict(values)
+    groups = [(None, form.header)] + [(s.show_when, s.items) for s in form.sections] + [(None, form.signatures)]
+    for outer, items in groups:
+        for item in items:
+            if any(c is not None and not _holds(c, kept) for c in (outer, item.show_when)):
+                for name in (item.id, f"{item.id}_note", f"{item.id}_photos"):
+                    kept.pop(name, None)
+    return kept
 
 
 def web_data(values: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:

@@ -218,6 +218,64 @@ CASES = [
          sub(FORM, "header:\n", "header:\n  - {id: employee, kind: person, label: 员工, training_results: true}\n"
              "  - {id: mentor, kind: person, label: 带教人, training_results: true}\n"),
          "form-training-results", 11, contains="employee"),
+    # -- show_when -------------------------------------------------------------------------------------
+    case("condition-unknown-item", FORM_PATH,
+         sub(FORM, "max: 35}", "max: 35, show_when: {item: corridr, is: 正常}}"), "form-condition-item", 17,
+         contains="是否要写 “corridor”"),
+    case("condition-on-a-later-item", FORM_PATH,
+         sub(FORM, "ref: KF-01.2}", "ref: KF-01.2, show_when: {item: area, is: 一层}}"), "form-condition-after", 16,
+         contains="area"),
+    case("condition-on-itself", FORM_PATH,
+         sub(FORM, "ref: KF-01.2}", "ref: KF-01.2, show_when: {item: corridor, is: 正常}}"), "form-condition-cycle",
+         16, contains="corridor"),
+    case("condition-cycle-of-two", FORM_PATH,
+         sub(sub(FORM, "ref: KF-01.2}", "ref: KF-01.2, show_when: {item: area, is: 一层}}"),
+             "multiple: true}", "multiple: true, show_when: {item: corridor, is: 正常}}"),
+         "form-condition-cycle", 16, contains="“corridor” → “area” → “corridor”"),
+    case("condition-section-on-its-own-item", FORM_PATH,
+         sub(FORM, "    ref: KF-01.2\n    items:",
+             "    ref: KF-01.2\n    show_when: {item: corridor, is: 异常}\n    items:"),
+         "form-condition-cycle", 15),
+    case("condition-impossible-answer", FORM_PATH,
+         sub(FORM, "max: 35}", "max: 35, show_when: {item: corridor, is: 合格}}"), "form-condition-value", 17,
+         contains="合格"),
+    case("condition-yaml-yes-on-a-check", FORM_PATH,
+         sub(FORM, "max: 35}", "max: 35, show_when: {item: corridor, is: yes}}"), "form-condition-value", 17,
+         contains="yes"),
+    case("condition-option-not-offered", FORM_PATH,
+         sub(FORM, "max: 35}", "max: 35, show_when: {item: shift, in: [早班, 中班]}}"), "form-condition-value", 17,
+         contains="中班"),
+    case("condition-on-a-number", FORM_PATH,
+         sub(FORM, "multiple: true}", "multiple: true, show_when: {item: temperature, is: 20}}"),
+         "form-condition-kind", 18, contains="数字"),
+    case("condition-unknown-key", FORM_PATH,
+         sub(FORM, "max: 35}", "max: 35, show_when: {item: corridor, is_no: 正常}}"), "unknown-key", 17,
+         contains="是否要写 “is_not”"),
+    case("condition-two-tests", FORM_PATH,
+         sub(FORM, "max: 35}", "max: 35, show_when: {item: corridor, is: 正常, is_not: 异常}}"), "form-condition", 17),
+    case("condition-all-beside-item", FORM_PATH,
+         sub(FORM, "max: 35}", "max: 35, show_when: {item: corridor, all: [{item: shift, is: 早班}]}}"),
+         "form-condition", 17),
+    case("condition-nested-unknown-item", FORM_PATH,
+         sub(FORM, "max: 35}", "max: 35, show_when: {any: [{item: corridor, is: 异常}, {item: nope, is: 是}]}}"),
+         "form-condition-item", 17, contains="nope"),
+    case("condition-on-a-register-column", FORM_PATH,
+         sub(FORM, "{id: visitor, kind: text, label: 姓名}",
+             "{id: visitor, kind: text, label: 姓名, show_when: {item: corridor, is: 正常}}"),
+         "form-condition", 24, contains="visitors"),
+    # -- score -----------------------------------------------------------------------------------------
+    case("score-unknown-item", FORM_PATH, FORM + "score: {label: 合格率, items: [corridor, corridr]}\n",
+         "form-score", 29, contains="是否要写 “corridor”"),
+    case("score-not-a-check", FORM_PATH,
+         FORM + "score:\n  label: 合格率\n  items:\n    - corridor\n    - temperature\n", "form-score", 33,
+         contains="temperature"),
+    case("score-twice", FORM_PATH, FORM + "score: {label: 合格率, items: [corridor, corridor]}\n", "form-score", 29,
+         contains="两次"),
+    case("score-weight-zero", FORM_PATH,
+         FORM + "score:\n  label: 合格率\n  items:\n    - {item: corridor, weight: 0}\n", "int-range", 32,
+         contains="weight"),
+    case("score-unknown-key", FORM_PATH, FORM + "score: {label: 合格率, item: [corridor]}\n", "unknown-key", 29,
+         contains="是否要写 “items”"),
     # -- learning paths ----------------------------------------------------------------------------------
     case("path-due-days-zero", PATHS_PATH, sub(PATHS, "due_days: 7", "due_days: 0"), "int-range", 5,
          contains="due_days"),
@@ -281,6 +339,17 @@ def test_malformed(mini_project: Path, c: Case) -> None:
         assert problem.code in CATALOGUE
     if c.contains:
         assert any(c.contains in p.message for p in matching), listing(matching)
+
+
+def test_show_when_is_read_with_stored_answers(mini_project: Path) -> None:
+    form = sub(FORM, "max: 35}", "max: 35, show_when: {item: corridor, is: 异常}}")
+    form = sub(form, "multiple: true}", "multiple: true,\n         show_when: {all: [{item: shift, in: [晚班]}, "
+               "{item: corridor, is_not: ok}]}}")
+    assert load_with(mini_project, FORM_PATH, form) == []
+    items = {i.id: i for i in load_handbook(mini_project)[0].forms[0].all_items()}
+    assert (items["temperature"].show_when.op, items["temperature"].show_when.values) == ("is", ["fault"])
+    parts = items["area"].show_when.parts
+    assert [(p.op, p.item, p.values) for p in parts] == [("in", "shift", ["晚班"]), ("is_not", "corridor", ["ok"])]
 
 
 def test_paths_read_due_days_with_a_default(mini_project: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from handbook.formmodel import Form, Item
+from handbook.formmodel import Condition, Form, Item
 from handbook.kinds import ITEM_KINDS
 from handbook.load import load_handbook
 from handbook.model import Handbook
@@ -330,6 +330,40 @@ class TestEveryForm:
 
 
 # -- the whole set -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("form_id", "instructions"), [
+    ("patrol", ["已立刻报告安全部*若“发现可疑人物”为“是”,填写本项", "若“发现施工质量问题”为“是”,填写本项"]),
+    ("duty-log", ["若“本班发生突发事件”为“是”,填写本项", "若“属重大事件”为“是”,填写本项"]),
+])
+def test_a_conditional_item_prints_its_condition_as_an_instruction(hb, tmp_path, form_id, instructions):
+    form = _form(hb, form_id)
+    rendered = _render(form, form_html(hb, form), tmp_path / f"{form_id}.pdf")
+    assert rendered.log == []
+    for instruction in instructions:
+        label, _, words = instruction.rpartition("*")
+        assert flat(words) in rendered.text, words
+        if label:  # the instruction is printed in the item's own cell, after its label
+            assert flat(label + words) in rendered.text or flat(label) in rendered.text.split(flat(words))[0]
+
+
+def test_a_conditional_section_prints_its_instruction_under_its_heading(hb, tmp_path):
+    form = dataclasses.replace(_form(hb, "patrol"))
+    section = form.sections[3]
+    form.sections = [*form.sections[:3], dataclasses.replace(section, show_when=Condition(
+        "is", item="suspicious_person", values=["yes"])), *form.sections[4:]]
+    text = _render(form, form_html(hb, form), tmp_path / "patrol.pdf").text
+    heading, first = flat(f"四、{section.title}"), flat(section.items[0].label)
+    assert text.index(heading) < text.index(flat("若“发现可疑人物”为“是”,填写本栏")) < text.index(first)
+
+
+def test_the_score_prints_a_box_on_the_blank_form_and_the_figure_on_a_record(hb, tmp_path):
+    form = _form(hb, "patrol")
+    blank = _render(form, form_html(hb, form), tmp_path / "blank.pdf").text
+    assert flat("巡查合格率:%(巡查合格率 = 计分项目中“正常”的项数 ÷ 已检查的项数 × 100%)") in blank
+    values = {item_id: "ok" for item_id, _ in form.score.items} | {"cctv": "fault"}
+    filled = _render(form, form_html(hb, form, values=values), tmp_path / "filled.pdf").text
+    assert flat("巡查合格率:91.7%(11/12)") in filled
 
 
 def test_every_printed_kind_has_a_macro():

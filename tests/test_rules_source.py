@@ -87,6 +87,8 @@ CASES = [
     ("workflows", "by: supervisor, fields: [leader_instruction]", "by: boss, fields: [leader_instruction]",
      "bad-choice", "boss"),
     ("workflows", "percent: 20", "percent: 120", "int-range", "120"),
+    ("workflows", "label: 整改结果, lines: 2}", "label: 整改结果, lines: 2, show_when: {item: progress_note, is: 是}}",
+     "form-condition", "show_when"),
     ("workflows", "ref: [KF-13.23, KF-13.34]", "ref: [KF-13.99]", "dangling-ref", "KF-13.99"),
     # a rule that relaxes a clause cites the clause that permits it, and that clause states the value
     ("schedules", "    grace_ref: KF-07.11\n", "", "rules-uncited", "grace_minutes: 60"),

@@ -3,13 +3,15 @@ definition (the same one the web form and the validation are built from)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from formserver.base.config import DEFAULTS
 from formserver.base.inputs import NUMBER_PATTERN, VISIBLE_PATTERN
 from formserver.forms.webforms import MAX_ROWS, NUMBER_LIMIT, TEXT_MAX, TEXTAREA_MAX
-from handbook.formmodel import Form, Item
+from handbook import conditions
+from handbook.formmodel import Condition, Form, Item
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 
 
@@ -124,9 +126,51 @@ def _object(items: Iterable[Item]) -> dict[str, Any]:
 
 
 def values_schema(form: Form) -> dict[str, Any]:
-    schema = _object(form.all_items())
+    logic = {item.id: c for item, c in conditions.conditioned(form) if c}
+    items = [dataclasses.replace(item, required=False) if item.id in logic else item for item in form.all_items()]
+    schema = _object(items)
     schema["title"] = f"{form.title}({form.number} 第 {form.revision} 版)"
+    if logic:
+        _add_logic(form, schema, logic)
     return schema
+
+
+# -- show_when ----------------------------------------------------------------------------------------
+# An item its conditions hide may be sent (the server drops it unread), so its property stays as it is; what a
+# required item's condition adds is that it is then required, with the constraints of a required item.
+
+
+def _add_logic(form: Form, schema: dict[str, Any], logic: dict[str, list[Condition]]) -> None:
+    by_id = {item.id: item for item in form.all_items()}
+    rules = []
+    for item_id, item_conditions in logic.items():
+        item = by_id[item_id]
+        text = "若" + ",且".join(conditions.phrase(c, by_id) for c in item_conditions) + "时填写,否则不保存"
+        prop = schema["properties"][item_id]
+        before = prop.get("description", "")
+        prop["description"] = before + ("" if not before or before.endswith("。") else ";") + text
+        if item.required:
+            rules.append({"if": _shown(item_id, logic, by_id), "then": {
+                "required": [item_id], "properties": {item_id: item_schema(item)}}})
+    if rules:
+        schema["allOf"] = rules
+
+
+def _shown(item_id: str, logic: dict[str, list[Condition]], by_id: dict[str, Item]) -> dict[str, Any]:
+    """A schema the values match exactly when they show the item (conditions look back, so this ends)."""
+    parts = [_holds(c, logic, by_id) for c in logic.get(item_id, [])]
+    return parts[0] if len(parts) == 1 else {"allOf": parts}
+
+
+def _holds(condition: Condition, logic: dict[str, list[Condition]], by_id: dict[str, Item]) -> dict[str, Any]:
+    if condition.op in ("all", "any"):
+        return {f"{condition.op}Of": [_holds(p, logic, by_id) for p in condition.parts]}
+    item = by_id[condition.item]
+    answer = {"contains": {"enum": condition.values}} if item.multiple else {"enum": condition.values}
+    given: dict[str, Any] = {"required": [item.id], "properties": {item.id: answer}}
+    if item.id in logic:  # a hidden item counts as unanswered
+        given = {"allOf": [_shown(item.id, logic, by_id), given]}
+    return {"not": given} if condition.op == "is_not" else given
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -151,7 +195,8 @@ def openapi_document(forms: Iterable[Form]) -> dict[str, Any]:
         "form_revision": {"type": "string"}, "user": {"type": "string"}, "team": {"type": "string"},
         "record_date": {"type": "string", "format": "date"}, "status": {"enum": ["submitted", "deleted"]},
         "revision": {"type": "integer"}, "created_at": {"type": "string", "format": "date-time"},
-        "values": {"type": "object"}, "url": {"type": "string"}}}
+        "values": {"type": "object"}, "url": {"type": "string"},
+        "score": {"type": ["number", "null"], "description": "表单的计分(如巡查合格率,百分数);表单不计分时为 null"}}}
     schemas: dict[str, Any] = {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["status", "message"],

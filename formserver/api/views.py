@@ -113,7 +113,8 @@ _SUBMISSIONS, _REVISIONS, _VERSIONS = Submission.__table__, Revision.__table__, 
 # One query for everything a submission's document shows, its newest revision included.
 _DOCUMENT = (select(_SUBMISSIONS.c.uid, _SUBMISSIONS.c.form_id, _VERSIONS.c.revision.label("form_revision"),
                     _USERS.c.username, _SUBMISSIONS.c.user_id, _SUBMISSIONS.c.team, _SUBMISSIONS.c.record_date,
-                    _SUBMISSIONS.c.status, _REVISIONS.c.number, _SUBMISSIONS.c.created_at, _REVISIONS.c["values"])
+                    _SUBMISSIONS.c.status, _REVISIONS.c.number, _SUBMISSIONS.c.created_at, _REVISIONS.c["values"],
+                    _REVISIONS.c.score)
              .join(_VERSIONS, _VERSIONS.c.id == _SUBMISSIONS.c.form_version_id)
              .join(_USERS, _USERS.c.id == _SUBMISSIONS.c.user_id)
              .join(_REVISIONS, and_(_REVISIONS.c.submission_id == _SUBMISSIONS.c.id,
@@ -122,10 +123,11 @@ _DOCUMENT = (select(_SUBMISSIONS.c.uid, _SUBMISSIONS.c.form_id, _VERSIONS.c.revi
 
 
 def submission_json(uid: str, form_id: str, form_revision: str, username: str, team: str, record_date: dt.date,
-                    status: str, revision: int, created_at: dt.datetime, values: dict[str, Any]) -> dict:
+                    status: str, revision: int, created_at: dt.datetime, values: dict[str, Any],
+                    score: float | None = None) -> dict:
     return {"submission_id": uid, "form": form_id, "form_revision": form_revision, "user": username,
             "team": team, "record_date": record_date.isoformat(), "status": status, "revision": revision,
-            "created_at": created_at.replace(tzinfo=dt.UTC).isoformat(), "values": values,
+            "created_at": created_at.replace(tzinfo=dt.UTC).isoformat(), "values": values, "score": score,
             "url": url_for("api.submission", uid=uid)}
 
 
@@ -135,7 +137,7 @@ def stored_document(uid: str) -> tuple[Any, dict] | None:
     if row is None:
         return None
     return row, submission_json(row.uid, row.form_id, row.form_revision, row.username, row.team, row.record_date,
-                                row.status, row.number, row.created_at, row.values)
+                                row.status, row.number, row.created_at, row.values, row.score)
 
 
 @bp.post("/submissions")
@@ -173,7 +175,8 @@ def create():
         return problem(422, str(error))
     if stored.created:  # answered from what was just inserted, not read back
         document = submission_json(uid, form.id, form.revision, user.username, user.team,
-                                   new.submission["record_date"], "submitted", 1, stored.created_at, values)
+                                   new.submission["record_date"], "submitted", 1, stored.created_at, values,
+                                   new.revision["score"])
     else:  # a replay: the record as stored now, which a correction or deletion may have changed
         document = stored_document(uid)[1]
     response = jsonify(document)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -157,6 +158,8 @@ class Revision(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The form's score of these values (handbook.scores: e.g. 巡查合格率 in percent); None without one.
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
     submission: Mapped[Submission] = relationship(back_populates="revisions")
     author: Mapped[User] = relationship(lazy="joined")
     __table_args__ = (UniqueConstraint("submission_id", "number"),)

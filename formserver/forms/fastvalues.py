@@ -30,6 +30,7 @@ from formserver.forms.webforms import (
     _plain,
     date_window,
 )
+from handbook import conditions
 from handbook.formmodel import Form, Item
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 
@@ -215,7 +216,9 @@ class _Compiled:
     """The readers of a form version, and how formdata_of would post each name: one value or several."""
 
     def __init__(self, form: Form):
-        self.readers = [r for item in form.all_items() for r in readers(item)]
+        self.form = form
+        self.readers = [(item.id, readers(item)) for item in form.all_items()]
+        self.logic = conditions.has_conditions(form)  # items the answers may hide: skipped, as RecordForm does
         self.many: dict[str, bool | None] = {}  # None: a register
         for item in form.all_items():
             if item.kind == "table":
@@ -270,8 +273,11 @@ def quick_values(form: Form, version_digest: str, values: dict[str, Any], submis
     stored: dict[str, Any] = {}
     try:
         posted = _posted(compiled, values)
-        for read in compiled.readers:
-            read(posted, stored)
+        hidden = conditions.hidden_items(compiled.form, posted) if compiled.logic else set()
+        for item_id, item_readers in compiled.readers:
+            if item_id not in hidden:
+                for read in item_readers:
+                    read(posted, stored)
     except Unsure:
         return None
     return stored

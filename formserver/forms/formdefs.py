@@ -14,16 +14,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from formserver.db.models import FormVersion
-from handbook.formmodel import Form, FormSection, Item
+from handbook.formmodel import Condition, Form, FormSection, Item, Score
 
 
 def form_to_json(form: Form) -> dict[str, Any]:
-    return dataclasses.asdict(form)
+    return _without_unset(dataclasses.asdict(form))
+
+
+def _without_unset(value: Any) -> Any:
+    # An item or section without `show_when`, a form without `score`, is written as before they existed, so a
+    # form that has neither keeps its definition digest (no new FormVersion for every form on upgrade).
+    if isinstance(value, dict):
+        return {k: _without_unset(v) for k, v in value.items() if not (k in ("show_when", "score") and v is None)}
+    if isinstance(value, list):
+        return [_without_unset(v) for v in value]
+    return value
 
 
 def _item(data: dict[str, Any]) -> Item:
     data = dict(data)
     data["columns"] = [_item(c) for c in data.get("columns", [])]
+    data["show_when"] = Condition.from_json(data.get("show_when"))
     return Item(**{k: v for k, v in data.items() if k in Item.__dataclass_fields__})
 
 
@@ -32,7 +43,9 @@ def form_from_json(data: dict[str, Any]) -> Form:
     fields["header"] = [_item(i) for i in data.get("header", [])]
     fields["signatures"] = [_item(i) for i in data.get("signatures", [])]
     fields["sections"] = [FormSection(title=s["title"], items=[_item(i) for i in s["items"]], line=s["line"],
-                                      refs=s.get("refs", [])) for s in data.get("sections", [])]
+                                      refs=s.get("refs", []), show_when=Condition.from_json(s.get("show_when")))
+                          for s in data.get("sections", [])]
+    fields["score"] = Score.from_json(data.get("score"))
     return Form(**fields)
 
 

@@ -38,7 +38,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from formserver.base.config import DEFAULTS
 from formserver.base.inputs import SURROGATE_MESSAGE, clean_text, has_surrogate, moment_text, number_text
-from handbook import datebounds
+from handbook import conditions, datebounds
 from handbook.formmodel import Form, Item
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 
@@ -261,12 +261,36 @@ def item_fields(item: Item) -> dict[str, Field]:
 
 
 class RecordForm(FlaskForm):
-    """Base of every generated form: the submission id travels with each render."""
+    """Base of every generated form: the submission id travels with each render. An item its form's conditions
+    hide (`show_when`) is not validated at all, so neither required nor refused, and `values_of` drops it: what
+    the web form does without JavaScript, where every item is shown, and what the API does."""
 
     class Meta:
         locales = ("zh_CN",)
 
+    definition: Form | None = None  # set by form_class
     submission_id = StringField(validators=[InputRequired(message="缺少提交编号,请刷新页面后重试")])
+
+    def hidden_items(self) -> set[str]:
+        """The ids of the items the posted answers hide."""
+        form = self.definition
+        if form is None or not conditions.has_conditions(form):
+            return set()
+        answers = {item.id: self[item.id].data for item in form.all_items()
+                   if item.kind in conditions.CONDITION_KINDS}
+        return conditions.hidden_items(form, answers)
+
+    def validate(self, extra_validators: Mapping[str, Any] | None = None) -> bool:
+        hidden = self.hidden_items()
+        if not hidden:
+            return super().validate(extra_validators)
+        skipped = {name for item in self.definition.all_items() if item.id in hidden
+                   for name in conditions.value_names(item)}
+        valid = True
+        for name, field in self._fields.items():
+            if name not in skipped and not field.validate(self, (extra_validators or {}).get(name, ())):
+                valid = False
+        return valid
 
 
 _classes: dict[tuple[str, str], type[RecordForm]] = {}
@@ -278,7 +302,7 @@ def form_class(form: Form, version_digest: str) -> type[RecordForm]:
         fields: dict[str, Field] = {}
         for item in form.all_items():
             fields.update(item_fields(item))
-        _classes[key] = type(f"Form_{form.id.replace('-', '_')}", (RecordForm,), fields)
+        _classes[key] = type(f"Form_{form.id.replace('-', '_')}", (RecordForm,), {**fields, "definition": form})
     return _classes[key]
 
 
@@ -300,9 +324,11 @@ def _plain(value: Any, kind: str) -> Any:
     return value
 
 
-def _collect(items: Iterable[Item], fields: Mapping[str, Field]) -> dict[str, Any]:
+def _collect(items: Iterable[Item], fields: Mapping[str, Field], hidden: set[str] = frozenset()) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for item in items:
+        if item.id in hidden:
+            continue
         if item.kind == "table":
             rows = []
             for entry in fields[item.id].entries:
@@ -319,9 +345,10 @@ def _collect(items: Iterable[Item], fields: Mapping[str, Field]) -> dict[str, An
     return values
 
 
-def values_of(wtform: RecordForm, form: Form) -> dict[str, Any]:
-    """The validated form's content as stored values."""
-    return _collect(form.all_items(), {f.short_name: f for f in wtform})
+def values_of(wtform: PlainForm, form: Form) -> dict[str, Any]:
+    """The validated form's content as stored values (without the items its answers hide)."""
+    hidden = wtform.hidden_items() if isinstance(wtform, RecordForm) else set()  # a case step's form has none
+    return _collect(form.all_items(), {f.short_name: f for f in wtform}, hidden)
 
 
 # -- stored values → form data (API posts, corrections, prefill) --------------------------------------

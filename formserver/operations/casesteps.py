@@ -92,9 +92,10 @@ def all_items(flow: Workflow, form: Form | None) -> dict[str, Item]:
 
 
 def step_items(flow: Workflow, step: Step, form: Form | None) -> list[Item]:
-    """The items a person fills in at `step` (stamp and person items are the server's), `required` ones required."""
+    """The items a person fills in at `step` (stamp and person items are the server's), `required` ones required.
+    The step says what it needs: an item's show_when (which may look at items not on the step) does not apply."""
     known = all_items(flow, form)
-    return [dataclasses.replace(known[i], required=i in step.required)
+    return [dataclasses.replace(known[i], required=i in step.required, show_when=None)
             for i in step.fields if i in known and i not in (step.stamp, step.person)]
 
 

@@ -19,6 +19,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from formserver.base.inputs import clean_text
+from handbook import conditions, scores
 from handbook.formmodel import Form, Item
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 
@@ -73,17 +74,33 @@ def item_columns(form: Form) -> list[tuple[str, Item, str]]:
 
 
 def header(form: Form | None) -> list[str]:
-    return list(BASE_COLUMNS) + ([c[0] for c in item_columns(form)] if form else ["摘要"])
+    if form is None:
+        return [*BASE_COLUMNS, "摘要"]
+    return [*BASE_COLUMNS, *(c[0] for c in item_columns(form)), *([form.score.label] if form.score else [])]
 
 
 def row(base: list[Any], form: Form | None, values: dict[str, Any], summary: str = "") -> list[Any]:
     if form is None:
         return [neutralise(v) for v in [*base, summary]]
-    return [neutralise(v) for v in base] + item_cells(item_columns(form), values)
+    return [neutralise(v) for v in base] + item_cells(item_columns(form), values, logic_of(form)) + score_cells(
+        form, values)
 
 
-def item_cells(columns: list[tuple[str, Item, str]], values: dict[str, Any]) -> list[Any]:
-    """The item columns of one record (`columns` from item_columns), neutralised."""
+def score_cells(form: Form, values: dict[str, Any]) -> list[Any]:
+    """The score column of a form that has one (a number, percent): the last column, after the items."""
+    return [scores.percent(form, values)] if form.score else []
+
+
+def logic_of(form: Form) -> Form | None:
+    """The form when its answers may hide items (show_when), for item_cells; None spares the check per row."""
+    return form if conditions.has_conditions(form) else None
+
+
+def item_cells(columns: list[tuple[str, Item, str]], values: dict[str, Any], logic: Form | None = None) -> list[Any]:
+    """The item columns of one record (`columns` from item_columns), neutralised; with `logic` (logic_of), an item
+    the record's answers hide is an empty cell whatever was stored for it."""
+    if logic is not None:
+        values = conditions.visible_values(logic, values)
     cells = []
     for _label, item, key in columns:
         value = values.get(key)

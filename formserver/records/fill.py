@@ -22,7 +22,8 @@ from formserver.forms.catalogue import catalogue
 from formserver.forms.webforms import BLANK_ROWS, RecordForm, form_class, values_of
 from formserver.records import hooks, store
 from formserver.records.photos import store_uploads
-from handbook.formmodel import Form
+from handbook import conditions
+from handbook.formmodel import Condition, Form
 
 bp = Blueprint("fill", __name__)
 MAX_DRAFT_FIELDS = 5000
@@ -36,6 +37,23 @@ def invalid(field: Any) -> dict[str, str]:
     if not field.errors:
         return {}
     return {"aria-invalid": "true", "aria-describedby": f"{field.id}-error"}
+
+
+@bp.app_template_global()
+def condition_json(condition: Condition) -> dict[str, Any]:
+    """A condition as app.js evaluates it (the same shape as handbook.conditions reads)."""
+    return {"op": condition.op, "item": condition.item, "values": condition.values,
+            "parts": [condition_json(part) for part in condition.parts]}
+
+
+@bp.app_template_global()
+def condition_text(condition: Condition, form: Form, scope: str = "本项") -> str:
+    return conditions.instruction(condition, form, scope)
+
+
+@bp.app_template_global()
+def hidden_items(form: Form, values: dict[str, Any]) -> set[str]:
+    return conditions.hidden_items(form, values)
 
 
 def get_form(form_id: str) -> Form:

@@ -228,6 +228,7 @@ def export_rows(filters: Filters, form: Form | None, user: User):
             query = query.add_columns(Revision.values).join(
                 Revision, and_(Revision.submission_id == Submission.id, Revision.number == Submission.revision_count))
         columns = exports.item_columns(form) if form is not None else []
+        logic = exports.logic_of(form) if form is not None else None
         text = _Neutralised({f.id: f.title for f in cat.forms.values()} | {"submitted": "已提交", "deleted": "已删除"})
         local = _LocalTime(cat.timezone)
         query = query.execution_options(stream_results=True, yield_per=2000)
@@ -236,7 +237,11 @@ def export_rows(filters: Filters, form: Form | None, user: User):
                 session.connection().execute(query):
             cells = [uid, text(form_id), text(revision), text(name), text(team), day.isoformat(), local(created),
                      text(status), corrections - 1]
-            cells.extend(exports.item_cells(columns, values[0]) if form is not None else [exports.neutralise(summary)])
+            if form is not None:
+                cells.extend(exports.item_cells(columns, values[0], logic))
+                cells.extend(exports.score_cells(form, values[0]))
+            else:
+                cells.append(exports.neutralise(summary))
             yield cells
 
 

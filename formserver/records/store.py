@@ -17,6 +17,7 @@ from formserver.db.fastsql import FastStatement
 from formserver.db.models import Draft, Photo, Revision, Submission, User, utcnow
 from formserver.forms.formdefs import digest
 from formserver.records import followup
+from handbook import scores
 from handbook.formmodel import Form, Item
 from handbook.rules import Rules
 
@@ -151,7 +152,7 @@ SUBMISSIONS, REVISIONS, DRAFTS = Submission.__table__, Revision.__table__, Draft
 SUBMISSION_COLUMNS = ("uid", "form_id", "form_version_id", "user_id", "team", "record_date", "summary", "status",
                       "revision_count", "content_digest", "faults", "shift", "area", "created_at", "updated_at")
 _INSERT_REVISIONS = FastStatement(insert(REVISIONS), ("submission_id", "number", "values", "digest", "author_id",
-                                                      "reason", "created_at"))
+                                                      "reason", "created_at", "score"))
 _DELETE_DRAFT = FastStatement(delete(DRAFTS).where(DRAFTS.c.uid == bindparam("uid")))
 _EXISTING = FastStatement(select(SUBMISSIONS.c.id, SUBMISSIONS.c.content_digest, SUBMISSIONS.c.user_id)
                           .where(SUBMISSIONS.c.uid == bindparam("uid")))
@@ -183,7 +184,8 @@ def prepare(user: Any, form: Form, version_id: int, uid: str, values: dict[str, 
                     "summary": summary(form, values), "status": "submitted", "revision_count": 1,
                     "content_digest": content, "faults": count_faults(form, values),
                     "shift": _header_text(values, "shift", 32), "area": _header_text(values, "area", 64)},
-        revision={"number": 1, "values": values, "digest": content, "author_id": user.id, "reason": ""},
+        revision={"number": 1, "values": values, "digest": content, "author_id": user.id, "reason": "",
+                  "score": scores.percent(form, values)},
         event=audit.event(user, "submit", uid, form=form.id, via=via), followup=planned or None)
 
 
@@ -281,7 +283,8 @@ def correct(db: Session, user: User, submission: Submission, form: Form, base: i
     if done != 1:
         raise Conflict("记录刚被别人更正过,请刷新后重新更正。", submission)
     revision = Revision(submission_id=submission.id, number=number, values=values,
-                        digest=content_digest(form.id, values), author_id=user.id, reason=reason)
+                        digest=content_digest(form.id, values), author_id=user.id, reason=reason,
+                        score=scores.percent(form, values))
     db.add(revision)
     audit.record(db, user, "correct", submission.uid, revision=number, reason=reason)
     return revision

@@ -3,7 +3,11 @@
 //    locked phone, a lost connection or a server error loses nothing; a newer local copy is restored on load;
 //  - photos are uploaded as soon as they are chosen;
 //  - register tables get rows added; the submit button is disabled after the first tap;
-//  - a refused form scrolls to the first item to fix.
+//  - a refused form scrolls to the first item to fix;
+//  - items and sections with show_when appear and disappear as the person answers (handbook/conditions.py
+//    is the server's evaluator of the same conditions); a hidden one's inputs are disabled, so the browser
+//    neither submits nor validates them. Without this script everything shows and the server drops what the
+//    answers hide.
 (function () {
   "use strict";
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
@@ -37,6 +41,7 @@
       if (el.type === "radio" || el.type === "checkbox") el.checked = values.includes(el.value);
       else if (el.type !== "hidden") el.value = values[0] ?? "";
     }
+    form.dispatchEvent(new Event("answers-restored"));
     // Photo ids are hidden inputs: rebuild them from the stored pairs.
     for (const box of form.querySelectorAll("[data-photos]")) {
       const ids = byName.get(box.dataset.photos) || [];
@@ -177,6 +182,30 @@
   // Forms marked data-once (acknowledging, starting or submitting a quiz): the button is disabled after the
   // first tap, and enabled again when the page comes back from the browser's cache. The server makes a
   // second submission harmless anyway; this only spares the wait.
+  function initLogic(form) {
+    const blocks = [...form.querySelectorAll("[data-show-when]")];  // document order: a section before its items
+    if (!blocks.length) return;
+    // An item's answers: its checked radios or boxes, none while it is hidden (its inputs are disabled).
+    const answers = (id) => [...form.elements].filter((el) => el.name === id && el.checked && !el.disabled)
+      .map((el) => el.value);
+    const holds = (c) => {
+      if (c.op === "all") return c.parts.every(holds);
+      if (c.op === "any") return c.parts.some(holds);
+      const matched = answers(c.item).some((v) => c.values.includes(v));
+      return c.op === "is_not" ? !matched : matched;
+    };
+    const apply = () => {
+      for (const block of blocks) {
+        const show = holds(JSON.parse(block.dataset.showWhen)) && !block.parentElement.closest("[data-show-when][hidden]");
+        block.hidden = !show;
+        for (const el of block.querySelectorAll("input, textarea, select")) el.disabled = !show;
+      }
+    };
+    form.addEventListener("change", apply);
+    form.addEventListener("answers-restored", apply);
+    apply();
+  }
+
   function initOnce(form) {
     const button = form.querySelector("button[type=submit]");
     if (!button) return;
@@ -201,6 +230,7 @@
         const rows = form.querySelector(`[data-register="${CSS.escape(add.dataset.addRow)}"]`);
         addRow(rows).querySelector("input, select, textarea")?.focus();
       });
+      initLogic(form);
       initDraft(form);
     }
   });

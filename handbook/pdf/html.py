@@ -20,6 +20,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from .. import scores
+from ..conditions import instruction
 from ..formmodel import Form, Item
 from ..kinds import ITEM_KINDS
 from ..model import Handbook
@@ -198,6 +200,7 @@ class Field:
     value: Any
     span: int = 1  # label/value pairs it takes in a grid row
     one_line: bool = True  # its option boxes fit one line of its cell: print them as one unbreakable run
+    when: str = ""  # its show_when as an instruction: 若“发现可疑人物”为“是”,填写本项
 
 
 @dataclass
@@ -217,6 +220,7 @@ class SectionView:
     refs: list[str]
     runs: list[Run]
     help: str = ""  # help of a register whose caption the heading replaces
+    when: str = ""  # the section's show_when as an instruction (…,填写本栏)
 
 
 @dataclass
@@ -236,6 +240,14 @@ class FormView:
     sections: list[SectionView]
     signatures: list[Field]
     columns: dict[str, tuple[float, list[ColumnView]]] = field(default_factory=dict)
+    score: ScoreView | None = None
+
+
+@dataclass
+class ScoreView:
+    label: str  # 巡查合格率
+    value: str  # 91.7%(11/12) on a record, '' on a blank form
+    rule: str  # how it is worked out
 
 
 def _printed(items: Iterable[Item]) -> list[Item]:
@@ -270,8 +282,8 @@ def _one_line(item: Item, span: int, per_row: int, landscape: bool, grid: str) -
 
 def _short(item: Item) -> bool:
     """Fits half a grid row (about 50 mm): a name, a number, a date or time, 是/否, a few options."""
-    if item.help:
-        return False  # the help note needs the width
+    if item.help or item.show_when:
+        return False  # the help note (or the instruction) needs the width
     if item.kind in ("person", "date", "time", "number", "yesno"):
         return True
     if item.kind == "text":
@@ -345,7 +357,7 @@ def _view(hb: Handbook, form: Form, values: Mapping[str, Any], date: dt.date | N
             value = None
         span = _span(item, per_row)
         return Field(item, normalise(item, value, values.get(f"{item.id}_note")), span,
-                     _one_line(item, span, per_row, landscape, grid))
+                     _one_line(item, span, per_row, landscape, grid), instruction(item.show_when, form))
 
     landscape = form.orientation == "landscape"
     per_row = 3 if landscape else 2
@@ -365,7 +377,8 @@ def _view(hb: Handbook, form: Form, values: Mapping[str, Any], date: dt.date | N
         for run in runs:
             if run.kind == "grid":
                 run.rows = _pack(run.fields, per_row)
-        view = SectionView(chinese_number(number), section.title, list(section.refs), runs)
+        view = SectionView(chinese_number(number), section.title, list(section.refs), runs,
+                           when=instruction(section.show_when, form, "本栏"))
         first = runs[0] if runs else None
         if first and first.kind == "register" and first.fields[0].item.label == section.title:
             # the register is what the section is: its caption goes into the section heading
@@ -375,8 +388,13 @@ def _view(hb: Handbook, form: Form, values: Mapping[str, Any], date: dt.date | N
             view.refs += [r for r in item.refs if r not in view.refs]
         sections.append(view)
     roles = "、".join(hb.organisation.roles[r].name if r in hb.organisation.roles else r for r in form.roles)
+    score = None
+    if form.score is not None:
+        result = scores.score_of(form, values)
+        score = ScoreView(form.score.label, f"{result.percent:g}%({result.passed}/{result.answered})" if result
+                          else "", scores.rule_text(form))
     return FormView(form, page, landscape, roles, per_row, header, sections,
-                    [make(i) for i in _printed(form.signatures)], columns)
+                    [make(i) for i in _printed(form.signatures)], columns, score)
 
 
 # -- Jinja ----------------------------------------------------------------------------------------

@@ -406,3 +406,48 @@ def test_handbook_search_behind_the_login(server, phones):
     links = page.locator(".md-search-result__item > a").evaluate_all("els => els.map(e => e.href)")
     assert any(urlparse(href).path == "/handbook/regulations/KF-11/" for href in links[:5]), links[:5]
     shot(page, "8-handbook-search")
+
+
+def test_a_conditional_item_appears_and_is_required_only_when_shown(server, phones):
+    """show_when on a phone: 已立刻报告安全部 shows only once 发现可疑人物 is 是, and is required only then."""
+    from playwright.sync_api import expect
+
+    _, page, watch = phones()
+    log_in(page, server, "zhang")
+    open_new_patrol(page)
+    reported = page.locator("#item-suspicious_reported")
+    expect(reported).to_be_hidden()  # unanswered: not 是
+    fill_patrol_except(page, server)  # 发现可疑人物: 否
+    expect(reported).to_be_hidden()
+    assert page.locator("input[name=suspicious_reported]").first.is_disabled()
+    tap_option(page, "suspicious_person", "yes")
+    expect(reported).to_be_visible()
+    expect(reported.locator(".help.when")).to_have_text("若“发现可疑人物”为“是”,填写本项")
+    expect(page.locator("#item-suspicious_note")).to_be_visible()
+    reported.scroll_into_view_if_needed()
+    shot(page, "logic-1-shown")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the form is {width}px wide on a 390px phone"
+
+    # Shown and left empty: refused, with the Chinese required message beside it.
+    page.locator("button[type=submit]").tap()
+    expect(page.locator(".error-box")).to_contain_text("有未填写或填写有误的项目")
+    watch.take("status of 400", "/forms/patrol")
+    expect(reported).to_be_visible()
+    expect(reported).to_have_class(re.compile(r"\bhas-error\b"))
+    expect(reported.locator(".field-error")).to_have_text("此项必填")
+    expect(reported).to_be_in_viewport()
+    shot(page, "logic-2-required-when-shown")
+
+    # Answered 否 after all: it disappears, and the form goes in without it.
+    tap_option(page, "suspicious_person", "no")
+    expect(reported).to_be_hidden()
+    uid = page.locator("form.record-form").get_attribute("data-uid")
+    before = server.count("patrol")
+    page.locator("button[type=submit]").tap()
+    page.wait_for_url(re.compile(rf"/records/{uid}\?submitted=1$"))
+    expect(page.locator(".flash")).to_have_text("已提交")
+    expect(page.locator(".view-item", has_text="发现可疑人物")).to_contain_text("否")
+    expect(page.locator(".view-item", has_text="已立刻报告安全部")).to_have_count(0)  # hidden: not on the record
+    assert server.count("patrol") == before + 1
+    shot(page, "logic-3-record")

@@ -146,3 +146,33 @@ def test_the_quick_check_answers_for_ordinary_submissions(form_id):
         assert judge == values
         if not any(item.kind == "table" for item in form.all_items()):  # registers are left to WTForms
             assert quick == values, form_id
+
+
+CONDITIONAL = sorted(f.id for f in forms().values() if any(i.show_when for i in f.all_items())
+                     or any(s.show_when for s in f.sections))
+
+
+def test_there_are_conditional_forms_to_compare():
+    assert {"patrol", "duty-log"} <= set(CONDITIONAL)
+
+
+@pytest.mark.parametrize("form_id", CONDITIONAL)
+def test_hidden_items_are_neither_required_nor_stored_on_both_paths(form_id):
+    """Every yes/no answered 否 and every check 正常: what that hides may be missing although required, or hold
+    anything of the right shape; both paths accept it and store none of it."""
+    form = forms()[form_id]
+    values = valid_values(form)
+    for item in form.all_items():
+        if item.kind == "yesno":
+            values[item.id] = "no"
+    hidden = {i.id for i in form.all_items() if i.show_when} - {i.id for i in form.header}
+    shown = {k: v for k, v in values.items() if k not in hidden}
+    for item in form.all_items():
+        if item.id in hidden and item.kind != "table":
+            values.pop(item.id, None)  # required ones missing …
+            if not item.required:
+                values[item.id] = "不是有效的回答" if item.kind not in ("choice",) or not item.multiple else ["?"]
+    quick, judge = judged(form, values)
+    assert judge == shown
+    if not any(item.kind == "table" for item in form.all_items()):  # registers are left to WTForms
+        assert quick == shown

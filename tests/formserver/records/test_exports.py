@@ -54,7 +54,7 @@ def patrol_header(app) -> list[str]:
         head.append(item.label)
         if item.kind == "check":
             head.append(f"{item.label}(说明)")
-    return head
+    return [*head, "巡查合格率"]  # the form's score, last
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -89,6 +89,7 @@ def test_csv_export_of_a_filtered_list(app, records):
     assert fault["监控无被撬毁、工作正常(说明)"] == "B1 监控黑屏,已报工程部"
     assert fault["发现的问题及处理结果"] == "东门积水" and fault["走廊无杂物、标贴"] == "正常"
     assert fault["发现可疑人物"] == "否"
+    assert fault["巡查合格率"] == "91.7"  # 11 of its 12 counted checks 正常
 
 
 def test_exports_neutralise_formulas(app, records):
@@ -118,6 +119,9 @@ def test_xlsx_keeps_numbers_as_numbers(app, records):
     assert isinstance(row[labels["competence_score"]], int) and row[labels["competence_score"]] == 1
     assert row[labels["employee"]] == "'=1+1"
     assert row["更正次数"] == 0
+    patrol = xlsx_rows(boss.get(f"/records/export.xlsx{QUERY}"))
+    assert patrol[0][-1] == "巡查合格率" and patrol[1][-1] == 91.7  # a number, to chart per area
+
 
 
 def test_export_of_all_forms_has_a_summary_column(app, records):
@@ -153,3 +157,27 @@ def test_export_with_bad_filters_is_a_chinese_400(records):
     boss, _uids = records
     response = boss.get("/records/export.csv?from=yesterday")
     assert response.status_code == 400 and "格式不对" in response.get_data(as_text=True)
+
+
+def test_a_hidden_item_is_an_empty_cell(app, records):
+    """What the answers hide is never stored (and were it stored, by a case step say, the export leaves it out)."""
+    from formserver.records.exports import item_cells, item_columns, logic_of
+
+    boss, _uids = records
+    staff = app.test_client()
+    assert login(staff, "zhang").status_code == 302
+    submitted(staff, "patrol", patrol_values(app, date="2026-11-12", suspicious_reported="yes",
+                                             suspicious_note="不该出现"))
+    submitted(staff, "patrol", patrol_values(app, date="2026-11-13", suspicious_person="yes",
+                                             suspicious_reported="yes", suspicious_note="已报安全部"))
+    head = patrol_header(app)
+    rows = [dict(zip(head, r, strict=True)) for r in csv_rows(boss.get(f"/records/export.csv{QUERY}"))[1:]]
+    hidden, shown = rows[-2], rows[-1]
+    columns = ("发现可疑人物", "已立刻报告安全部", "可疑人物情况及应对措施")
+    assert [hidden[c] for c in columns] == ["否", "", ""]
+    assert [shown[c] for c in columns] == ["是", "是", "已报安全部"]
+
+    form = app.extensions["catalogue"].forms["patrol"]
+    cells = dict(zip([c[0] for c in item_columns(form)], item_cells(
+        item_columns(form), patrol_values(app, suspicious_reported="yes"), logic_of(form)), strict=True))
+    assert cells["已立刻报告安全部"] == ""

@@ -5,6 +5,8 @@ what was typed."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 
 import pytest
@@ -102,6 +104,27 @@ def test_minimal_valid_post_is_stored_and_printed(app, staff, form_id, server_ap
     for typed in typed_texts(data):
         if not any(typed in v and v != typed for v in typed_texts(data)):
             assert typed in text, typed
+
+
+def test_without_script_a_conditional_item_shows_and_the_server_drops_it(app, staff):
+    """The page shows every item (app.js hides them), each conditional one with its instruction; what the answers
+    hide is dropped: not on the record page, not on its PDF (which prints the instruction instead)."""
+    html = staff.get("/forms/patrol").get_data(as_text=True)
+    tag = re.search(r'<fieldset[^>]*id="item-suspicious_reported"[^>]*>', html).group(0)
+    condition = json.loads(re.search(r"data-show-when='([^']*)'", tag).group(1))
+    assert condition == {"op": "is", "item": "suspicious_person", "values": ["yes"], "parts": []}
+    assert " hidden" not in tag and " disabled" not in html
+    assert html.count("若“发现可疑人物”为“是”,填写本项") == 2  # 已立刻报告安全部 and the note below it
+    uid = submitted(staff, "patrol", patrol_values(app, suspicious_reported="yes", suspicious_note="不该保存"))
+    stored = staff.get(f"/records/{uid}").get_data(as_text=True)
+    assert "发现可疑人物" in stored and "已立刻报告安全部" not in stored and "不该保存" not in stored
+    text = squeeze(pdf_text(staff.get(f"/records/{uid}.pdf").data))
+    assert "不该保存" not in text and squeeze("若“发现可疑人物”为“是”,填写本项") in text
+
+    uid = submitted(staff, "patrol", patrol_values(app, suspicious_person="yes", suspicious_reported="yes",
+                                                   suspicious_note="已报安全部"))
+    stored = staff.get(f"/records/{uid}").get_data(as_text=True)
+    assert "已立刻报告安全部" in stored and "已报安全部" in stored
 
 
 # -- invalid posts come back with everything kept ---------------------------------------------------

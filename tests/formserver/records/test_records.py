@@ -212,6 +212,35 @@ def test_correction_makes_a_new_revision_and_keeps_the_old(app, staff):
         assert session.scalar(select(func.count()).select_from(Case)) == 1
 
 
+def scores(app, uid: str) -> list[float | None]:
+    with app.extensions["db_sessions"]() as session:
+        return session.scalars(select(Revision.score).join(Submission).where(Submission.uid == uid)
+                               .order_by(Revision.number)).all()
+
+
+def test_the_patrol_score_is_stored_with_each_revision_shown_and_printed(app, staff):
+    from tests.server_values import pdf_text, squeeze
+
+    uid = submitted(staff, "patrol", patrol_values(app, cctv="fault", cctv_note="B1 监控黑屏"))
+    assert scores(app, uid) == [91.7]  # 11 of the 12 counted checks 正常
+    page = staff.get(f"/records/{uid}").get_data(as_text=True)
+    assert "巡查合格率 <strong>91.7%</strong>" in page
+    assert squeeze("巡查合格率:91.7%(11/12)") in squeeze(pdf_text(staff.get(f"/records/{uid}.pdf").data))
+
+    response = correction(staff, uid, {"windows": "fault", "windows_note": "二楼窗户破裂"}, reason="补记")
+    assert response.status_code == 303
+    assert scores(app, uid) == [91.7, 83.3]
+    assert "巡查合格率 <strong>83.3%</strong>" in staff.get(f"/records/{uid}").get_data(as_text=True)
+    assert "巡查合格率 <strong>91.7%</strong>" in staff.get(f"/records/{uid}?rev=1").get_data(as_text=True)
+
+    from tests.server_values import minimal_formdata
+
+    visitors = submitted(staff, "visitor-register",  # a form without a score
+                         minimal_formdata(app.extensions["catalogue"].forms["visitor-register"]))
+    assert scores(app, visitors) == [None]
+    assert "合格率" not in staff.get(f"/records/{visitors}").get_data(as_text=True)
+
+
 def test_correction_needs_a_reason_and_keeps_the_typing(app, staff):
     uid = submitted(staff, "patrol", patrol_values(app))
     response = correction(staff, uid, {"findings": "补充内容"}, reason="  ")
