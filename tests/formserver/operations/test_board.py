@@ -15,6 +15,7 @@ from formserver.operations import schedule
 from formserver.operations.schedule import Submitted
 from handbook.model import Named, Shift
 from handbook.rules import Rules, Schedule
+from tests.formserver.operations.board_clock import DAY, at
 from tests.server_support import patrol_values, person
 from tests.server_values import submitted
 
@@ -40,10 +41,6 @@ HANDOVER = Schedule("handover", "shift_change", 2, grace_minutes=30)
 WEEKLY = Schedule("weekly-meeting", "week", 3, time="16:00", weekday=4, grace_minutes=120)
 MONTHLY = Schedule("monthly-support-stats", "month", 4, time="18:00", day=4)
 MORNING = Schedule("morning-meeting", "day", 5, time="08:00", grace_minutes=60)
-
-
-def at(day: dt.date, hhmm: str) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.fromisoformat(hhmm))
 
 
 def sub(form_id: str, created: dt.datetime, record_date: dt.date | None = None, shift: str = "", area: str = "",
@@ -172,20 +169,6 @@ def test_the_repositorys_schedules_give_a_day_its_slots():
 
 
 # -- the board on each database --------------------------------------------------------------------
-
-DAY = dt.date(2026, 11, 23)
-
-
-
-@pytest.fixture
-def clock(app, monkeypatch):
-    """Sets the centre's local time the board sees; 12:00 on DAY unless told."""
-    cat = app.extensions["catalogue"]
-
-    def set_to(when: dt.datetime) -> None:
-        monkeypatch.setattr(cat, "now", lambda: when)
-    set_to(at(DAY, "12:00"))
-    return set_to
 
 
 def created_at(app, uid: str, local: dt.datetime) -> None:

@@ -15,27 +15,11 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 
 from formserver.db.models import Handover, RosterEntry, Submission, User
+from tests.formserver.operations.board_clock import DAY, at
 from tests.server_support import login, patrol_values, person
 from tests.server_values import minimal_formdata, submitted
 
 pytestmark = pytest.mark.usefixtures("cheap_passwords")
-
-DAY = dt.date(2026, 11, 23)
-
-
-def at(day: dt.date, hhmm: str) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time.fromisoformat(hhmm))
-
-
-@pytest.fixture
-def clock(app, monkeypatch):
-    cat = app.extensions["catalogue"]
-
-    def set_to(when: dt.datetime) -> None:
-        monkeypatch.setattr(cat, "now", lambda: when)
-    set_to(at(DAY, "12:00"))
-    return set_to
-
 
 def roster(app: Flask, *rows: tuple[dt.date, str, str, str]) -> None:
     """(day, shift id, username, area id) entries of team desk."""
