@@ -9,8 +9,8 @@ from flask_wtf.csrf import CSRFProtect
 csrf = CSRFProtect()
 
 APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-           "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-           "frame-ancestors 'none'")
+           "connect-src 'self'; font-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+           "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # The handbook is MkDocs Material's static output, which needs its own inline bootstrap script and styles;
 # it is our own build, served read-only, with everything else as strict as the app.
 HANDBOOK_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "

@@ -133,6 +133,9 @@ class Submission(Base):
     area: Mapped[str] = mapped_column(String(64), default="")  # today board (also in the values)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # When the phone filled it, for a submission queued offline and sent later (UTC, as the phone's clock
+    # said). created_at, the server's receive time, is what deadlines and the board go by.
+    client_filled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
     user: Mapped[User] = relationship(lazy="joined")
     form_version: Mapped[FormVersion] = relationship(lazy="select")

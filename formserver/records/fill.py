@@ -3,7 +3,9 @@ the draft autosave the page calls while someone types."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
@@ -72,7 +74,10 @@ def home():
     recent = session.scalars(select(Submission).where(Submission.user_id == current_user.id)
                              .order_by(Submission.created_at.desc()).limit(10)).all()
     forms = sorted(catalogue().forms.values(), key=lambda f: f.number)  # paper order: F01 patrol first
-    return render_template("home.html", forms=forms, drafts=drafts, recent=recent)
+    # The forms this person uses, for the service worker to keep for offline filling.
+    used = dict.fromkeys(url_for("fill.new", form_id=r.form_id) for r in [*drafts, *recent]
+                         if r.form_id in catalogue().forms)
+    return render_template("home.html", forms=forms, drafts=drafts, recent=recent, used_forms=list(used))
 
 
 def prefill(form: Form) -> MultiDict:
@@ -145,34 +150,53 @@ def new(form_id: str):
     return render_fill(form, build(form, formdata))
 
 
-@bp.post("/forms/<form_id>")
-@requires("staff")
-@csrf.exempt  # the form validates its own token, so an expired one re-renders with everything kept
-def submit(form_id: str):
-    form = get_form(form_id)
-    formdata = MultiDict(request.form)
+@dataclass
+class Outcome:
+    """What became of a posted form: stored (created or a replay of one stored), or refused with a message,
+    the HTTP status and, for a clash with a stored record, the link to it."""
+
+    wtform: RecordForm
+    stored: store.Stored | None = None
+    status: int = 200
+    error: str = ""
+    conflict_link: str = ""
+
+
+def accept(form: Form, formdata: MultiDict, filled_at: dt.datetime | None = None) -> Outcome:
+    """Validate and store a posted form: the form page's submit and the replay of one queued offline."""
     uid = canonical_uid(formdata.get("submission_id")) or str(uuid.uuid4())
     formdata.setlist("submission_id", [uid])
     upload_error = store_uploads(form, formdata, uid)
     wtform = build(form, formdata, blank_rows=1)
     if upload_error or not wtform.validate():
         csrf_failed = "csrf_token" in wtform.errors
-        message = upload_error or (EXPIRED if csrf_failed else INVALID)
-        return render_fill(form, wtform, status=400, error=message)
+        return Outcome(wtform, status=400, error=upload_error or (EXPIRED if csrf_failed else INVALID))
     values = values_of(wtform, form)
     try:
         with db.write_connection() as w:
             stored = store.create(w, current_user.user, form, catalogue().version_ids[form.id], uid, values,
-                                    catalogue().now().date(), rules=catalogue().handbook.rules)
+                                  catalogue().now().date(), rules=catalogue().handbook.rules, filled_at=filled_at)
     except store.Conflict as conflict:
         # The stored submission has the same uid; its row is detached (rolled back) by now, so not read here.
         link = url_for("review.detail", uid=uid) if conflict.submission else ""
-        return render_fill(form, wtform, status=409, conflict_link=link,
-                           error=f"{conflict.message}。如需修改已提交的记录,请在记录页点“更正”。")
+        return Outcome(wtform, status=409, conflict_link=link,
+                       error=f"{conflict.message}。如需修改已提交的记录,请在记录页点“更正”。")
     except store.BadPhotos as error:
-        return render_fill(form, wtform, status=400, error=str(error))
-    flash("已提交" if stored.created else "这份表已经提交过,以下是已保存的记录")
-    return redirect(url_for("review.detail", uid=stored.uid, submitted=1), code=303)
+        return Outcome(wtform, status=400, error=str(error))
+    return Outcome(wtform, stored=stored)
+
+
+@bp.post("/forms/<form_id>")
+@requires("staff")
+@csrf.exempt  # the form validates its own token, so an expired one re-renders with everything kept
+def submit(form_id: str):
+    form = get_form(form_id)
+    outcome = accept(form, MultiDict(request.form))
+    if outcome.stored is None:
+        return render_fill(form, outcome.wtform, status=outcome.status, error=outcome.error,
+                           conflict_link=outcome.conflict_link)
+    flash("已提交" if outcome.stored.created else "这份表已经提交过,以下是已保存的记录")
+    return redirect(url_for("review.detail", uid=outcome.stored.uid, submitted=1), code=303)
 
 
 @bp.route("/drafts/<uid>", methods=["PUT"])

@@ -71,9 +71,9 @@ def _photo_items(form: Form) -> set[str]:
     return names
 
 
-def save(upload: FileStorage, submission_uid: str, item_id: str) -> Photo:
+def save(upload: FileStorage, submission_uid: str, item_id: str, uid: str | None = None) -> Photo:
     data, content_type = read_photo(upload)
-    photo = Photo(uid=str(uuid.uuid4()), submission_uid=submission_uid, user_id=current_user.id, item_id=item_id,
+    photo = Photo(uid=uid or str(uuid.uuid4()), submission_uid=submission_uid, user_id=current_user.id, item_id=item_id,
                   content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data)
     with db.write() as w:
         w.add(photo)
@@ -109,8 +109,19 @@ def upload():
     item = request.form.get("item", "")[:64]
     if upload is None or uid is None or not item:
         return jsonify({"error": "缺少照片或表单信息"}), 400
+    # A photo taken offline comes with the id the phone gave it: sending it again (a lost answer) is no
+    # second photo.
+    client_id = canonical_uid(request.form.get("id")) if request.form.get("id") else None
+    if request.form.get("id") and client_id is None:
+        return jsonify({"error": "照片编号格式不正确"}), 400
+    if client_id:
+        known = db.session().scalar(select(Photo).where(Photo.uid == client_id))
+        if known is not None:
+            if known.user_id != current_user.id or known.submission_uid != uid:
+                return jsonify({"error": "照片编号已被占用"}), 409
+            return jsonify({"id": known.uid, "url": f"/photos/{known.uid}", "size": known.size}), 200
     try:
-        photo = save(upload, uid, item)
+        photo = save(upload, uid, item, client_id)
     except PhotoError as error:
         return jsonify({"error": error.message}), error.status
     return jsonify({"id": photo.uid, "url": f"/photos/{photo.uid}", "size": photo.size}), 201

@@ -150,7 +150,8 @@ class Stored:
 
 SUBMISSIONS, REVISIONS, DRAFTS = Submission.__table__, Revision.__table__, Draft.__table__
 SUBMISSION_COLUMNS = ("uid", "form_id", "form_version_id", "user_id", "team", "record_date", "summary", "status",
-                      "revision_count", "content_digest", "faults", "shift", "area", "created_at", "updated_at")
+                      "revision_count", "content_digest", "faults", "shift", "area", "client_filled_at", "created_at",
+                      "updated_at")
 _INSERT_REVISIONS = FastStatement(insert(REVISIONS), ("submission_id", "number", "values", "digest", "author_id",
                                                       "reason", "created_at", "score"))
 _DELETE_DRAFT = FastStatement(delete(DRAFTS).where(DRAFTS.c.uid == bindparam("uid")))
@@ -174,7 +175,7 @@ def _header_text(values: dict[str, Any], key: str, limit: int) -> str:
 
 
 def prepare(user: Any, form: Form, version_id: int, uid: str, values: dict[str, Any], today: dt.date,
-            via: str = "web", rules: Rules | None = None) -> NewSubmission:
+            via: str = "web", rules: Rules | None = None, filled_at: dt.datetime | None = None) -> NewSubmission:
     content = content_digest(form.id, values)
     planned = followup.plan(rules, form, values, user) if rules is not None else None
     return NewSubmission(
@@ -183,7 +184,8 @@ def prepare(user: Any, form: Form, version_id: int, uid: str, values: dict[str, 
                     "team": user.team, "record_date": record_date(form, values, today),
                     "summary": summary(form, values), "status": "submitted", "revision_count": 1,
                     "content_digest": content, "faults": count_faults(form, values),
-                    "shift": _header_text(values, "shift", 32), "area": _header_text(values, "area", 64)},
+                    "shift": _header_text(values, "shift", 32), "area": _header_text(values, "area", 64),
+                    "client_filled_at": filled_at},
         revision={"number": 1, "values": values, "digest": content, "author_id": user.id, "reason": "",
                   "score": scores.percent(form, values)},
         event=audit.event(user, "submit", uid, form=form.id, via=via), followup=planned or None)
@@ -262,9 +264,11 @@ def _write_rows(db: Connection, inserted: list[NewSubmission], ids: dict[str, in
 
 
 def create(db: Connection, user: User, form: Form, version_id: int, uid: str, values: dict[str, Any],
-           today: dt.date, via: str = "web", rules: Rules | None = None) -> Stored:
-    """`prepare` and `store` in one go, in the caller's write transaction (the web form)."""
-    return store(db, prepare(user, form, version_id, uid, values, today, via, rules))
+           today: dt.date, via: str = "web", rules: Rules | None = None,
+           filled_at: dt.datetime | None = None) -> Stored:
+    """`prepare` and `store` in one go, in the caller's write transaction (the web form; `filled_at` is the
+    phone's fill time of a submission it queued offline)."""
+    return store(db, prepare(user, form, version_id, uid, values, today, via, rules, filled_at))
 
 
 def correct(db: Session, user: User, submission: Submission, form: Form, base: int, values: dict[str, Any],

@@ -114,7 +114,8 @@
     const span = document.createElement("span");
     span.className = "thumb";
     const img = document.createElement("img");
-    img.src = "/photos/" + encodeURIComponent(id);
+    if (window.Outbox && id.startsWith(window.Outbox.LOCAL)) window.Outbox.photoUrl(id).then((url) => { img.src = url; });
+    else img.src = "/photos/" + encodeURIComponent(id);
     img.alt = "已上传的照片";
     const input = document.createElement("input");
     input.type = "hidden"; input.name = box.dataset.photos; input.value = id;
@@ -138,6 +139,7 @@
       const box = input.closest("[data-photos]");
       const status = box.querySelector(".photo-status");
       for (const file of input.files) {
+        if (!navigator.onLine && window.Outbox) { await keepOnPhone(form, box, file); continue; }
         status.textContent = "正在上传 " + file.name + "…";
         const body = new FormData();
         body.append("file", file);
@@ -150,12 +152,24 @@
           addThumb(box, data.id);
           status.textContent = "照片已上传";
         } catch (e) {
-          status.textContent = "网络断开,照片未上传:恢复连接后请重新选择";
+          if (window.Outbox) await keepOnPhone(form, box, file);
+          else status.textContent = "网络断开,照片未上传:恢复连接后请重新选择";
         }
       }
       input.value = "";  // uploaded: the form itself does not post the file again
       form.dispatchEvent(new Event("photos-changed"));
     });
+  }
+
+  // No connection: the photo stays on this phone (outbox.js) and goes up before the form does (offline.js).
+  async function keepOnPhone(form, box, file) {
+    const status = box.querySelector(".photo-status");
+    try {
+      addThumb(box, await window.Outbox.keepPhoto(file, form.dataset.uid, box.dataset.photos));
+      status.textContent = "照片已保存在本机,联网后随表提交";
+    } catch (e) {
+      status.textContent = "照片无法保存在本机(存储空间不足?),请联网后重新选择";
+    }
   }
 
   function addRow(rows) {
@@ -213,6 +227,8 @@
     form.addEventListener("submit", () => { setTimeout(() => { button.disabled = true; button.textContent = "提交中…"; }, 0); });
     window.addEventListener("pageshow", (event) => { if (event.persisted) { button.disabled = false; button.textContent = label; } });
   }
+
+  window.RecordPage = { restore };  // offline.js reopens a form from the outbox with its answers
 
   document.addEventListener("DOMContentLoaded", () => {
     for (const form of document.querySelectorAll("form[data-once]")) initOnce(form);

@@ -16,7 +16,9 @@ from formserver.accounts.access import PUBLIC, TOKEN, requires
 from formserver.db.models import ROLE_RANK
 from tests.server_support import create_user, csrf_of, form_post, login, make_app, new_form, patrol_values
 
-PUBLIC_ENDPOINTS = {"auth.login", "health", "static"}
+# The web app's manifest (fetched by the browser without cookies), service worker and offline page hold
+# nothing of anyone's: the worker is a script listing the static files.
+PUBLIC_ENDPOINTS = {"auth.login", "health", "static", "pwa.manifest", "pwa.service_worker", "pwa.offline"}
 SECRET = "甲的机密备注:B1 配电房门锁损坏"
 UID = str(uuid.uuid4())
 PATH_ARGS = {"form_id": "patrol", "uid": UID, "path": "index.html", "filename": "app.css", "path_id": "new-staff",
