@@ -173,7 +173,8 @@ def test_the_manifest_makes_an_installable_app(app, client):
     sizes = {icon["sizes"] for icon in manifest["icons"]}
     assert {"192x192", "512x512"} <= sizes
     for icon in manifest["icons"]:
-        assert client.get(icon["src"]).status_code == 200
+        with client.get(icon["src"]) as image:
+            assert image.status_code == 200 and image.mimetype == "image/png"
     assert "maskable" in {icon["purpose"] for icon in manifest["icons"]}
 
 
