@@ -151,7 +151,8 @@
       }
       const note = document.createElement("span");
       note.className = "muted";
-      note.textContent = " 填写于 " + clock(entry.filledAt) + (entry.error ? " · " + entry.error : "");
+      const why = entry.problems?.length ? entry.problems.join(";") : entry.error;
+      note.textContent = " 填写于 " + clock(entry.filledAt) + (why ? " · " + why : "");
       li.append(a, " ", state, note);
       list.append(li);
     }
@@ -171,17 +172,19 @@
     if (!navigator.onLine || sending) return sending;
     sending = Outbox.replay().then((report) => {
       if (report.sent.length) flash("已自动提交本机保存的 " + report.sent.length + " 份表");
-      if (report.refused.length) flash(report.refused.length + " 份本机保存的表未被服务器接受,请在首页打开修改");
+      if (report.refused.length) flash(report.refused.length + " 份本机保存的表未被服务器接受,请在首页打开修改", true);
       return report;
     }).catch(() => null).finally(() => { sending = null; showOutbox(); });
     return sending;
   }
 
-  function flash(text) {
+  function flash(text, warning) {
     const main = document.querySelector("main");
     if (!main) return;
     const p = document.createElement("p");
-    p.className = "flash"; p.setAttribute("role", "status"); p.textContent = text;
+    p.className = warning ? "error-box" : "flash";
+    p.setAttribute("role", warning ? "alert" : "status");
+    p.textContent = text;
     main.prepend(p);
   }
 
@@ -207,11 +210,14 @@
     banner();
     window.addEventListener("online", () => { banner(); send(); });
     window.addEventListener("offline", banner);
-    if (!navigator.onLine) for (const old of document.querySelectorAll(".flash")) old.remove();  // a cached page's
+    if (!navigator.onLine) for (const old of document.querySelectorAll(".flash:not(#outbox-notice)")) old.remove();  // a kept page's
     initLogout();
     const done = document.querySelector("[data-clear-draft]");
     if (done) await Outbox.markSent(done.dataset.clearDraft).catch(() => {});
-    for (const form of document.querySelectorAll("form.record-form")) await initForm(form).catch(() => {});
+    for (const form of document.querySelectorAll("form.record-form")) {
+      await initForm(form).catch(() => {});
+      form.dataset.ready = "1";  // its submission id settled: it may be filled and submitted
+    }
     keepUsedForms();
     await showOutbox().catch(() => {});
     if (me()) send();

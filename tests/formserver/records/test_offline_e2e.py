@@ -1,0 +1,199 @@
+"""Offline filling on a phone, end to end (headless Chromium at 390×844, the real server, the real service
+worker): a patrol opened once opens again without a connection, is filled with a failed item and a photo,
+submitted into the phone's outbox, survives a reload, and is sent exactly once when the connection returns;
+a submission the server refuses after reconnecting is shown to the person with the form."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.formserver.app.test_e2e import (  # noqa: F401  (fixtures)
+    NOTE,
+    Server,
+    browser,
+    fill_patrol_except,
+    log_in,
+    phones,
+    png,
+    server,
+    shot,
+    tap_option,
+)
+
+pytestmark = pytest.mark.slow
+FINDING = "地下车库 B2 信号差,离线补记:消防通道有纸箱"
+
+
+def worker_ready(page) -> None:
+    """The service worker controls the page (the first page of a visit registers it; it then claims it)."""
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def records(server: Server, uid: str) -> list:
+    from formserver.db.models import Submission
+
+    with server.app.extensions["db_sessions"]() as session:
+        return list(session.scalars(select(Submission).where(Submission.uid == uid)))
+
+
+def cases_of(server: Server, uid: str) -> int:
+    from formserver.db.models import Case, Submission
+
+    with server.app.extensions["db_sessions"]() as session:
+        return session.scalar(select(func.count()).select_from(Case).join(Submission, Case.submission_id == Submission.id)
+                              .where(Submission.uid == uid))
+
+
+def outbox_rows(page) -> list[str]:
+    return page.locator("#outbox li").all_inner_texts()
+
+
+def test_a_patrol_filled_offline_is_sent_once_when_the_connection_returns(server, phones):
+    from playwright.sync_api import expect
+
+    context, page, watch = phones()
+    log_in(page, server, "zhang")
+    worker_ready(page)
+    page.goto(server.url + "/forms/patrol")  # opened once online: the worker keeps it
+    page.locator("form.record-form").wait_for()
+    page.goto(server.url + "/")  # and the home page, as it is now
+    worker_ready(page)
+
+    # In the basement car park: no signal. The patrol opens all the same.
+    watch.offline = True
+    context.set_offline(True)
+    page.goto(server.url + "/forms/patrol")
+    form = page.locator("form.record-form")
+    page.locator("form.record-form[data-ready]").wait_for()
+    expect(page.locator("#offline-banner")).to_be_visible()
+    fill_patrol_except(page, server, skip="fire_exit")
+    tap_option(page, "fire_exit", "fault")
+    item = page.locator("#item-fire_exit")
+    item.locator("[name=fire_exit_note]").fill(NOTE)
+    item.locator("input[type=file]").set_input_files(files=[{"name": "exit.png", "mimeType": "image/png", "buffer": png()}])
+    expect(item.locator(".photo-status")).to_have_text("照片已保存在本机,联网后随表提交")
+    thumb = item.locator(".thumb img")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    page.locator("textarea[name=findings]").fill(FINDING)
+    uid = form.get_attribute("data-uid")
+    shot(page, "offline-1-filled")
+    page.locator("button[type=submit]").tap()
+
+    # Kept on the phone, and listed as waiting.
+    page.wait_for_url(re.compile(r"/\?queued="))
+    expect(page.locator("#outbox-notice")).to_have_text("已保存在本机,联网后自动提交")
+    expect(page.locator("#outbox li")).to_have_count(1)
+    expect(page.locator("#outbox li")).to_contain_text("巡查检查表")
+    expect(page.locator("#outbox li")).to_contain_text("待发送")
+    shot(page, "offline-2-queued")
+    assert records(server, uid) == []
+    page.reload()  # still offline: nothing is lost
+    expect(page.locator("#outbox li")).to_have_count(1)
+    # A cached form page reopened offline starts a new patrol, not the queued one again.
+    page.goto(server.url + "/forms/patrol")
+    page.locator("form.record-form[data-ready]").wait_for()
+    assert page.locator("form.record-form").get_attribute("data-uid") != uid
+
+    # Back in signal: sent by itself, exactly once.
+    page.goto(server.url + "/")
+    context.set_offline(False)
+    watch.offline = False
+    expect(page.locator("#outbox")).to_be_hidden(timeout=15_000)
+    expect(page.locator(".flash", has_text="已自动提交本机保存的 1 份表")).to_be_visible()
+    page.reload()
+    stored = records(server, uid)
+    assert len(stored) == 1
+    assert stored[0].client_filled_at is not None and stored[0].client_filled_at <= stored[0].created_at
+    assert cases_of(server, uid) == 1  # the failed item's corrective action
+
+    page.goto(server.url + f"/records/{uid}")
+    expect(page.locator(".form-head")).to_contain_text("本机填写于")
+    fault = page.locator(".view-item.is-fault")
+    expect(fault).to_contain_text(NOTE)
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=fault.locator("img").element_handle())
+    expect(page.locator(".view-item", has_text="发现的问题")).to_contain_text(FINDING)
+    shot(page, "offline-3-record")
+
+
+def test_a_refused_offline_submission_is_shown_with_the_form(server, phones):
+    """Queued offline, refused after reconnecting (here: the shift it names was withdrawn meanwhile — the
+    test edits the queued answers to an option the server rejects), and never dropped."""
+    from playwright.sync_api import expect
+
+    context, page, watch = phones()
+    log_in(page, server, "zhang")
+    worker_ready(page)
+    page.goto(server.url + "/forms/patrol")
+    page.locator("form.record-form").wait_for()
+    page.goto(server.url + "/")
+    worker_ready(page)
+    watch.offline = True
+    context.set_offline(True)
+    page.goto(server.url + "/forms/patrol")
+    fill_patrol_except(page, server)
+    page.locator("button[type=submit]").tap()
+    page.wait_for_url(re.compile(r"/\?queued="))
+    uid = page.url.rsplit("=", 1)[1]
+    page.evaluate("""async (uid) => {
+        const entry = await Outbox.get(uid);
+        entry.fields = entry.fields.map(([n, v]) => [n, n === "shift" ? "夜宵班" : v]);
+        await Outbox.put(entry);
+    }""", uid)
+    context.set_offline(False)
+    watch.offline = False
+    row = page.locator("#outbox li")
+    expect(row).to_contain_text("未被接受,请修改", timeout=15_000)
+    watch.take("status of 400", "/forms/patrol/queued")
+    assert records(server, uid) == []
+    shot(page, "offline-4-refused")
+
+    # Opened from the list: the form with its answers and the server's reasons.
+    row.locator("a").tap()
+    page.wait_for_url(f"**/forms/patrol?queued={uid}")
+    expect(page.locator(".error-box")).to_contain_text("班次")
+    assert page.locator("form.record-form").get_attribute("data-uid") == uid
+    assert page.locator("input[name=corridor][value=ok]").is_checked()
+    tap_option(page, "shift", page.locator("input[name=shift]").first.get_attribute("value"))
+    page.locator("button[type=submit]").tap()
+    page.wait_for_url(re.compile(rf"/records/{uid}\?submitted=1$"))
+    assert len(records(server, uid)) == 1
+    page.goto(server.url + "/")
+    expect(page.locator("#outbox")).to_be_hidden()
+
+
+def test_logging_out_with_unsent_forms_asks_first(server, phones):
+    from playwright.sync_api import expect
+
+    context, page, watch = phones()
+    log_in(page, server, "zhang")
+    worker_ready(page)
+    page.goto(server.url + "/forms/patrol")
+    page.locator("form.record-form").wait_for()
+    page.goto(server.url + "/")
+    worker_ready(page)
+    watch.offline = True
+    context.set_offline(True)
+    page.goto(server.url + "/forms/patrol")
+    fill_patrol_except(page, server)
+    page.locator("button[type=submit]").tap()
+    page.wait_for_url(re.compile(r"/\?queued="))
+    # The server is reachable again, but this phone's outbox is not sent yet (a sender is stuck holding it).
+    page.evaluate("() => { navigator.locks.request('outbox', () => new Promise(() => {})); }")
+    context.set_offline(False)
+    watch.offline = False
+    messages = []
+
+    def dismiss(dialog):
+        messages.append(dialog.message)
+        dialog.dismiss()
+    page.once("dialog", dismiss)
+    page.locator("details.account summary").tap()
+    page.locator("form[data-logout] button").tap()
+    expect(page.locator("details.account")).to_be_visible()
+    page.wait_for_timeout(300)
+    assert messages and "还有 1 份表保存在本机" in messages[0]
+    assert "/login" not in page.url  # stayed logged in
