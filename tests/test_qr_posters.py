@@ -122,3 +122,13 @@ def test_a_base_url_that_is_not_one_is_refused(capsys, tmp_path):
 def test_no_checkpoints_is_a_clear_error(mini_project, capsys):
     assert main(["--root", str(mini_project), "qr", str(mini_project / "out"), "--base-url", BASE]) == 1
     assert "checkpoints.yaml" in capsys.readouterr().err
+
+
+def test_the_patrol_forms_page_lists_the_checkpoints(hb):
+    from handbook.site import build_pages
+
+    page = build_pages(hb)["forms/patrol.md"]
+    assert "- **巡更点**:巡查路线上贴有巡更点二维码" in page
+    assert "### 巡更点" in page
+    assert "| 一层大堂及总服务台 | 总服务台 | 一层大堂总服务台左侧立柱 | `f1-desk` |" in page
+    assert "巡更点" not in build_pages(hb)["forms/handover.md"]
