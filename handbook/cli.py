@@ -172,6 +172,30 @@ def cmd_book(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_qr(args: argparse.Namespace) -> int:
+    base_url = args.base_url.strip()
+    if not base_url.startswith(("http://", "https://")) or len(base_url) < 10 or any(c.isspace() for c in base_url):
+        print(f"--base-url “{base_url}” 不是网址:写成表单服务器的地址,例如 https://forms.example.cn", file=sys.stderr)
+        return 1
+    hb = _load_clean(args)
+    if hb is None:
+        return 1
+    if hb.rules.checkpoints is None or not hb.rules.checkpoints.points:
+        print("没有巡更点:在 checklists/rules/checkpoints.yaml 中定义后再打印海报。", file=sys.stderr)
+        return 1
+    from .pdf.qr import write_posters
+
+    outdir = Path(args.outdir)
+    if outdir.exists() and not outdir.is_dir():
+        print(f"输出目录 {outdir} 已存在但不是目录。", file=sys.stderr)
+        return 1
+    written = _rendering(lambda: write_posters(hb, outdir, base_url), outdir)
+    if written is None:
+        return 1
+    print(f"已生成 {len([p for p in written if p.suffix == '.pdf'])} 个巡更点的二维码海报:{outdir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="handbook", description="客服制度手册:检查与生成工具")
     parser.add_argument("--root", help="项目根目录(默认:向上查找含 regulations/ 的目录)")
@@ -196,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("--role", metavar="ROLE", help="只收录适用于该岗位的制度(organisation.yaml 中的岗位 id)")
     book.add_argument("outfile", metavar="OUT.pdf", help="输出的 PDF 文件")
     book.set_defaults(func=cmd_book)
+    qr = sub.add_parser("qr", help="为 checklists/rules/checkpoints.yaml 的每个巡更点生成一张 A4 二维码海报"
+                        "(<巡更点编号>.pdf 及同名 HTML)")
+    qr.add_argument("outdir", metavar="OUTDIR", help="输出目录")
+    qr.add_argument("--base-url", required=True, metavar="URL",
+                    help="表单服务器的地址,二维码打开 URL/qr/<巡更点编号>,例如 https://forms.example.cn")
+    qr.set_defaults(func=cmd_qr)
     return parser
 
 

@@ -14,6 +14,7 @@ from .crossref import check_and_index
 from .formmodel import Form
 from .model import Clause, Handbook, Organisation, Question, Table
 from .problems import Problem, SourceError, make_problem
+from .read_checkpoints import check_checkpoints, read_checkpoints
 from .read_conditions import check_conditions
 from .read_forms import read_form
 from .read_org import read_organisation, read_topics
@@ -159,7 +160,11 @@ def _read_rules(r: _Reader, rules_dir: Path, hb: Handbook, problems: list[Proble
         rules.report = read_report(node[0], paths["reports"], problems)
     if (node := parsed("notifications"))[1]:
         rules.notifications = read_notifications(node[0], paths["notifications"], problems)
+    if (node := parsed("checkpoints"))[1]:
+        rules.checkpoints = read_checkpoints(node[0], paths["checkpoints"], problems)
     check_rules(hb, rules, paths, problems)
+    if rules.checkpoints is not None:
+        check_checkpoints(hb, rules.checkpoints, problems)
     return rules
 
 

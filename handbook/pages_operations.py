@@ -73,6 +73,20 @@ def _handover_lines(hb: Handbook, page: str, form: Form) -> list[str]:
             "- **交接双方**:交班人提交即签名,接班人登录后确认接班;两者的时间都取服务器时钟。"]
 
 
+def _checkpoint_lines(hb: Handbook, page: str) -> tuple[str, list[str]]:
+    """(the bullet, the table of routes) for the form a checkpoint scan opens."""
+    points = hb.rules.checkpoints
+    bullet = ("- **巡更点**:巡查路线上贴有巡更点二维码,巡查人到达时用手机扫码,服务器记录到达时间并打开本表"
+              "(区域已选好);同一人同一班次在同一区域扫的点归入同一份记录,记录中列出已扫和未扫的点。"
+              f"{_refs(hb, page, points.refs)}")
+    rows = ["| 区域 | 巡更点 | 张贴位置 | 编号 |", "| --- | --- | --- | --- |"]
+    for area_id in points.areas():
+        area = hb.organisation.areas.get(area_id)
+        rows += [f"| {cell(area.name if area else area_id)} | {cell(p.name)} | {cell(p.location)} | `{p.id}` |"
+                 for p in points.of_area(area_id)]
+    return bullet, ["", "### 巡更点", "", *rows]
+
+
 def form_operations(hb: Handbook, form: Form) -> list[str]:
     """The lines a form's page gets about what follows it; [] when no rule names the form."""
     page = form_page(form.id)
@@ -89,12 +103,17 @@ def form_operations(hb: Handbook, form: Form) -> list[str]:
                    f"{_refs(hb, page, corrective.refs)}")
     if rules.handover and rules.handover.form == form.id:
         out += _handover_lines(hb, page, form)
+    routes: list[str] = []
+    if rules.checkpoints is not None and rules.checkpoints.form == form.id and rules.checkpoints.points:
+        bullet, routes = _checkpoint_lines(hb, page)
+        out.append(bullet)
     flow = rules.workflow_for_form(form.id)
     if flow:
         out += ["", f"### {flow.title}流程", "", *_flow_table(hb, page, flow, form)]
     for sc in (sc for sc in rules.spot_checks if sc.form == form.id):
         out += ["", f"每日服务质量抽查:不少于当日本表的 {sc.percent} %,由主管逐单检查并记录。"
                     f"{_refs(hb, page, sc.refs)}"]
+    out += routes
     if out:
         out = ["## 填写之后", "", *out, "", f"全部规则见[日常运营规则]({link(page, PAGE)})。", ""]
     return out

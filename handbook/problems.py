@@ -84,6 +84,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "notify-workflow": ("事件 “{event}” 不按流程区分,不能写 workflow", "删去 workflow;只有 case_due 可按流程分别设置"),
     "notify-workflow-due": ("流程 “{workflow}” 没有带时限(due)的步骤,无从提醒到期",
                             "删去这条事件,或先在 workflows.yaml 中给该流程的步骤加上 due 并引用规定时限的条款"),
+    "checkpoints-form": ("巡更点扫码打开的表单 “{form}” 没有取自区域的选择项目 area", "改为巡查检查表(patrol),或给该表单加上 {{id: area, kind: choice, options_from: areas}}"),
     "no-files": ("目录中没有找到任何{what}", "检查路径是否正确"),
 }
 

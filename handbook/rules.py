@@ -1,8 +1,9 @@
 """The operating rules of checklists/rules/: what the server follows up after a form is filled in.
 
 Which forms are due when (schedules.yaml), what blocks a handover and what it carries over (handover.yaml),
-the step-by-step flows of corrective actions, complaints and service tickets (workflows.yaml) and the figures
-of the monthly report (reports.yaml), and who is told of what when (notifications.yaml). Read once by
+the step-by-step flows of corrective actions, complaints and service tickets (workflows.yaml), the figures
+of the monthly report (reports.yaml), who is told of what when (notifications.yaml) and the patrol
+checkpoints of each area, scanned by QR code (checkpoints.yaml). Read once by
 `read_rules`, checked against the forms and clauses.
 """
 
@@ -207,6 +208,39 @@ class NotifyRules:
         return min(found, key=lambda r: r.workflow == "", default=None)
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """One patrol checkpoint: a QR poster on a wall of `area` (an area id of organisation.yaml)."""
+
+    id: str
+    name: str
+    area: str
+    line: int
+    location: str = ""  # where the poster hangs, so a patrol can find it
+
+
+@dataclass
+class Checkpoints:
+    """The patrol routes: per area, the checkpoints a patrol scans; a scan opens `form` for that area."""
+
+    form: str
+    points: list[Checkpoint]
+    refs: tuple[str, ...] = ()
+    path: str = ""
+    line: int = 1
+    lines: dict[str, int] = field(default_factory=dict)
+
+    def get(self, checkpoint_id: str) -> Checkpoint | None:
+        return next((p for p in self.points if p.id == checkpoint_id), None)
+
+    def of_area(self, area_id: str) -> list[Checkpoint]:
+        return [p for p in self.points if p.area == area_id]
+
+    def areas(self) -> list[str]:
+        """The area ids that have checkpoints, in the file's order."""
+        return list(dict.fromkeys(p.area for p in self.points))
+
+
 @dataclass
 class Rules:
     schedules: list[Schedule] = field(default_factory=list)
@@ -215,6 +249,7 @@ class Rules:
     spot_checks: list[SpotCheck] = field(default_factory=list)
     report: MonthlyReport | None = None
     notifications: NotifyRules | None = None
+    checkpoints: Checkpoints | None = None
 
     def workflow(self, workflow_id: str) -> Workflow | None:
         return next((w for w in self.workflows if w.id == workflow_id), None)

@@ -129,6 +129,16 @@ CASES = [
     ("notifications", "escalate_after_minutes: 30", "escalate_minutes: 30", "unknown-key", "escalate_minutes"),
     ("notifications", "ref: KF-14.30", "ref: KF-14.99", "dangling-ref", "KF-14.99"),
     ("notifications", "workflow: corrective", "workflow: complaint", "duplicate-id", "complaint"),
+    # checkpoints.yaml: areas, ids, the form and clauses are checked like every other rule
+    ("checkpoints", "  - area: garden\n", "  - area: gardn\n", "dangling-ref", "区域 “gardn”"),
+    ("checkpoints", "{id: garden-wall,", "{id: garden-plaza,", "duplicate-id", "garden-plaza"),
+    ("checkpoints", "  - area: garden\n", "  - area: f1\n", "duplicate-id", "f1"),
+    ("checkpoints", "{id: sales-centre,", "{id: Sales_Centre,", "bad-id", "Sales_Centre"),
+    ("checkpoints", "{id: sales-centre, name: 销售中心,", "{id: sales-centre, title: 销售中心,", "unknown-key",
+     "title"),
+    ("checkpoints", "form: patrol", "form: patrl", "dangling-ref", "patrl"),
+    ("checkpoints", "form: patrol", "form: call-log", "checkpoints-form", "call-log"),
+    ("checkpoints", "ref: KF-07.2", "ref: KF-07.99", "dangling-ref", "KF-07.99"),
 ]
 
 
@@ -144,6 +154,31 @@ def test_a_mistake_is_reported_on_its_line(project: Path, name: str, old: str, n
     assert problem.line == line or abs(problem.line - line) <= 2, str(problem)  # a flow mapping: its own line
     assert contains in str(problem)
     assert any("\u4e00" <= ch <= "\u9fff" for ch in problem.message + problem.fix)
+
+
+def test_the_real_checkpoints_load(real):
+    points = real.rules.checkpoints
+    assert points.form == "patrol" and points.refs == ("KF-07.2",)
+    assert points.areas() == list(real.organisation.areas)  # every area has a patrol route
+    desk = points.get("f1-desk")
+    assert (desk.name, desk.area, desk.location) == ("总服务台", "f1", "一层大堂总服务台左侧立柱")
+    assert [p.id for p in points.of_area("showroom")] == ["showroom-entry", "sales-centre"]
+    assert points.get("nowhere") is None
+
+
+def test_handbook_check_reports_a_checkpoint_of_an_unknown_area(project: Path, capsys) -> None:
+    from handbook.cli import main
+
+    line = edit(project, "checkpoints", "  - area: garden\n", "  - area: roof\n")
+    assert main(["--root", str(project), "check"]) == 1
+    err = capsys.readouterr().err
+    assert f"{RULES}/checkpoints.yaml:{line}: 引用了不存在的区域 “roof”" in err
+
+
+def test_checkpoints_are_optional(project: Path) -> None:
+    (project / RULES / "checkpoints.yaml").unlink()
+    hb, problems = load_handbook(project)
+    assert problems == [] and hb.rules.checkpoints is None
 
 
 def test_a_rules_file_that_is_not_yaml_names_file_and_line(project: Path) -> None:

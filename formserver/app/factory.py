@@ -16,14 +16,14 @@ from formserver.base import config, errors, inputs, security
 from formserver.db.migrate import upgrade
 from formserver.forms.catalogue import Catalogue
 from formserver.notify import views as notify_views
-from formserver.operations import board, cases, handover, reports, roster_files, roster_views
+from formserver.operations import board, cases, checkpoints, handover, reports, roster_files, roster_views
 from formserver.records import fill, offline, photos, review
 from formserver.training import team as training_team
 from formserver.training import views as training_views
 
 BLUEPRINTS = (fill.bp, offline.bp, photos.bp, review.bp, api_views.bp, handbook_site.bp, board.bp, handover.bp,
-              cases.bp, reports.bp, roster_views.bp, roster_files.bp, training_views.bp, training_team.bp,
-              notify_views.bp, pwa.bp)
+              cases.bp, reports.bp, roster_views.bp, roster_files.bp, checkpoints.bp, training_views.bp,
+              training_team.bp, notify_views.bp, pwa.bp)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -50,6 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     handover.init_app(app)  # what the record views show and do for handovers (formserver.records.hooks)
+    checkpoints.init_app(app)  # the patrol form opened from a checkpoint's QR code
     training.init_app(app)
     notify.init_app(app)
     cli.init_app(app)

@@ -498,3 +498,25 @@ class NotifyPreference(Base):
     quiet_start: Mapped[str] = mapped_column(String(5), default="")
     quiet_end: Mapped[str] = mapped_column(String(5), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# -- patrol checkpoints -------------------------------------------------------------------------------
+
+
+class CheckpointScan(Base):
+    """A patrol's visit to a checkpoint (checklists/rules/checkpoints.yaml): who scanned its QR code when, by
+    the server's clock, and the patrol record it belongs to (`patrol_uid`: the submission id the patrol form
+    was opened with, perhaps not submitted yet). Scans of one person, area and shift share a patrol."""
+
+    __tablename__ = "checkpoint_scans"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    checkpoint_id: Mapped[str] = mapped_column(String(64))
+    area_id: Mapped[str] = mapped_column(String(32))
+    shift: Mapped[str] = mapped_column(String(32), default="")  # shift id at the scan ('' outside every shift)
+    day: Mapped[dt.date] = mapped_column(Date)  # the shift's first day, like the board's slots
+    patrol_uid: Mapped[str] = mapped_column(String(36))
+    scanned_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (Index("ix_checkpoint_scans_patrol_uid", "patrol_uid"),
+                      Index("ix_checkpoint_scans_day", "day"),  # the board
+                      Index("ix_checkpoint_scans_user_day", "user_id", "day"))  # the person's open patrol

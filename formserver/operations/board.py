@@ -17,7 +17,7 @@ from formserver.accounts.access import requires
 from formserver.base.errors import zh_abort
 from formserver.db.models import Case, Handover, Submission, User
 from formserver.forms.catalogue import catalogue
-from formserver.operations import casesteps, schedule
+from formserver.operations import casesteps, checkpoints, schedule
 from formserver.operations.roster import assign, rostered
 from formserver.records.followup import CORRECTIVE
 
@@ -142,10 +142,12 @@ def index():
         by_form[row.form_title].append(row)
     now_utc = cat.utc(now)
     corrective, others = open_cases(team, now_utc)
+    routes = checkpoints.routes_of(day, team)
     return render_template(
         "board.html", day=day, now=now, team=team, rows=rows, by_form=by_form,
         total=Tally("合计", Counter(r.status for r in rows)),
         forms=_tallies(rows, lambda r: r.form_title), areas=_tallies(rows, lambda r: r.area),
         people=_tallies([r for r in rows if r.accountable], lambda r: r.accountable),
-        corrective=corrective, others=others, handovers=blocked_handovers(team),
+        corrective=corrective, others=others, handovers=blocked_handovers(team), routes=routes,
+        route_counts=Counter(r.status for r in routes),
         previous=day - dt.timedelta(days=1), following=day + dt.timedelta(days=1), today=_working_day())

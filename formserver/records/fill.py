@@ -146,7 +146,8 @@ def new(form_id: str):
         return render_fill(form, build(form, formdata, blank_rows=1), saved_at=draft.updated_at)
     formdata = prefill(form)
     hooks.prefill(form, formdata)
-    formdata.setlist("submission_id", [str(uuid.uuid4())])
+    if not formdata.get("submission_id"):  # a hook may tie the page to a submission id (a checkpoint scan)
+        formdata.setlist("submission_id", [str(uuid.uuid4())])
     return render_fill(form, build(form, formdata))
 
 

@@ -23,7 +23,7 @@ SECRET = "甲的机密备注:B1 配电房门锁损坏"
 UID = str(uuid.uuid4())
 PATH_ARGS = {"form_id": "patrol", "uid": UID, "path": "index.html", "filename": "app.css", "path_id": "new-staff",
              "regulation_id": "KF-01", "username": "nobody", "case_id": "1", "handover_id": "1",
-             "penalty_id": "1", "entry_id": "1"}
+             "penalty_id": "1", "entry_id": "1", "checkpoint_id": "f1-desk"}
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
        b"\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
 

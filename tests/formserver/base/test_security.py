@@ -96,7 +96,7 @@ def test_every_post_without_a_csrf_token_is_refused(app):
     uid = submit_patrol(app, client, cctv="fault", cctv_note="黑屏")  # which opens a corrective action
     checked = 0
     args = {"form_id": "patrol", "uid": uid, "path_id": "new-staff", "regulation_id": "KF-01", "username": "zhang",
-            **operations_ids(app)}
+            "checkpoint_id": "f1-desk", **operations_ids(app)}
     for rule in app.url_map.iter_rules():
         for method in rule.methods - {"GET", "HEAD", "OPTIONS"}:
             if rule.rule.startswith("/api/"):

@@ -10,18 +10,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from tests.formserver.app.test_e2e import (  # noqa: F401  (fixtures)
-    NOTE,
-    Server,
-    browser,
-    fill_patrol_except,
-    log_in,
-    phones,
-    png,
-    server,
-    shot,
-    tap_option,
-)
+from tests.formserver.app import test_e2e
+from tests.formserver.app.test_e2e import NOTE, Server, fill_patrol_except, log_in, png, shot, tap_option
+
+browser, server, phones = test_e2e.browser, test_e2e.server, test_e2e.phones  # the phone tests' fixtures
 
 pytestmark = pytest.mark.slow
 FINDING = "地下车库 B2 信号差,离线补记:消防通道有纸箱"
@@ -44,8 +36,8 @@ def cases_of(server: Server, uid: str) -> int:
     from formserver.db.models import Case, Submission
 
     with server.app.extensions["db_sessions"]() as session:
-        return session.scalar(select(func.count()).select_from(Case).join(Submission, Case.submission_id == Submission.id)
-                              .where(Submission.uid == uid))
+        return session.scalar(select(func.count()).select_from(Case)
+                              .join(Submission, Case.submission_id == Submission.id).where(Submission.uid == uid))
 
 
 def outbox_rows(page) -> list[str]:
@@ -74,7 +66,8 @@ def test_a_patrol_filled_offline_is_sent_once_when_the_connection_returns(server
     tap_option(page, "fire_exit", "fault")
     item = page.locator("#item-fire_exit")
     item.locator("[name=fire_exit_note]").fill(NOTE)
-    item.locator("input[type=file]").set_input_files(files=[{"name": "exit.png", "mimeType": "image/png", "buffer": png()}])
+    item.locator("input[type=file]").set_input_files(
+        files=[{"name": "exit.png", "mimeType": "image/png", "buffer": png()}])
     expect(item.locator(".photo-status")).to_have_text("照片已保存在本机,联网后随表提交")
     thumb = item.locator(".thumb img")
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
