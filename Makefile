@@ -56,6 +56,7 @@ bench: install
 	@$(BIN)/python -m tests.bench_pdf
 	@$(BIN)/python -m tests.bench_server
 	@$(BIN)/python -m tests.bench_notify
+	@$(BIN)/python -m tests.bench_offline
 
 clean:
 	rm -rf site .pytest_cache .ruff_cache

@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     # phone connection. Not the pages: they carry the CSRF token beside text people typed (BREACH).
     "COMPRESS_MIMETYPES": ["text/css", "text/javascript", "application/javascript", "application/manifest+json"],
     "COMPRESS_ALGORITHM": ["br", "gzip"],
+    "COMPRESS_STREAMS": False,  # see security.static_in_memory
     "ROSTER_MAX_BYTES": 2 * 1024 * 1024,  # an uploaded roster (XLSX/CSV): a month of a large team is ~200 KB
     "LOGIN_LIMIT_PER_ACCOUNT": 5,  # failures per 15 minutes
     "LOGIN_LIMIT_PER_ADDRESS": 30,

@@ -25,6 +25,15 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     compress.init_app(app)
 
+    @app.after_request  # runs before Flask-Compress's (registered earlier, so run later)
+    def static_in_memory(response):
+        # A static file is streamed from disk, and Flask-Compress leaves a compressed stream's file open:
+        # read the (small) file in, so it is compressed whole and closed at once.
+        if request.endpoint == "static" and response.direct_passthrough and response.status_code == 200:
+            response.direct_passthrough = False
+            response.make_sequence()
+        return response
+
     @app.after_request
     def headers(response):
         h = response.headers

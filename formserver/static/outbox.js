@@ -8,7 +8,14 @@
   const DB = "service-handbook", VERSION = 1;
   const LOCAL = "local:";  // prefix of a photo id in a form's fields while the photo is only on this phone
 
+  // One connection per page (or worker), opened on first use: opening costs more than most reads.
+  let connection = null;
   function open() {
+    connection = connection || connect().catch((error) => { connection = null; throw error; });
+    return connection;
+  }
+
+  function connect() {
     return new Promise((resolve, reject) => {
       const request = indexedDB.open(DB, VERSION);
       request.onupgradeneeded = () => {
@@ -17,22 +24,24 @@
         db.createObjectStore("photos", { keyPath: "id" });  // blobs of photos not uploaded yet
         db.createObjectStore("sent", { keyPath: "uid" });  // ids the server has: never reused by a cached page
       };
-      request.onsuccess = () => resolve(request.result);
+      request.onsuccess = () => {
+        const db = request.result;
+        db.onversionchange = () => { db.close(); connection = null; };  // a newer page wants to upgrade
+        resolve(db);
+      };
       request.onerror = () => reject(request.error);
     });
   }
 
   async function run(store, mode, action) {
     const db = await open();
-    try {
-      return await new Promise((resolve, reject) => {
-        const tx = db.transaction(store, mode);
-        const request = action(tx.objectStore(store));
-        tx.oncomplete = () => resolve(request ? request.result : undefined);
-        tx.onerror = () => reject(tx.error);
-        tx.onabort = () => reject(tx.error);
-      });
-    } finally { db.close(); }
+    return new Promise((resolve, reject) => {
+      const tx = db.transaction(store, mode);
+      const request = action(tx.objectStore(store));
+      tx.oncomplete = () => resolve(request ? request.result : undefined);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error);
+    });
   }
 
   const get = (store, key) => run(store, "readonly", (s) => s.get(key));

@@ -28,6 +28,11 @@ self.addEventListener("activate", (event) => {
 
 async function fromNetworkKeeping(request) {
   const url = new URL(request.url);
+  const kept = () => caches.match(url.pathname, { cacheName: PAGES });
+  if (!self.navigator.onLine) {  // known to be offline: no failed request to wait for
+    const cached = (await kept()) || (await caches.match(OFFLINE));
+    if (cached) return cached;
+  }
   try {
     const response = await fetch(request);
     // Only a page that is really the form (not the login page it may redirect to) is kept.
@@ -37,7 +42,7 @@ async function fromNetworkKeeping(request) {
     }
     return response;
   } catch (error) {
-    const cached = (await caches.match(url.pathname, { cacheName: PAGES })) || (await caches.match(OFFLINE));
+    const cached = (await kept()) || (await caches.match(OFFLINE));
     if (cached) return cached;
     throw error;
   }
