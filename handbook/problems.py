@@ -74,7 +74,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "fine-range": ("罚款上限 {fine_max} 小于罚款 {fine}", "fine_max 应不小于 fine"),
     "workflow-steps": ("流程 “{id}”:{detail}", "按 checklists/rules/workflows.yaml 开头的说明改写步骤"),
     "workflow-due": ("时限写法不对:{detail}", "写成 due: {{from: accepted, hours: 24}} 或 due: {{from: open, days: 3}}"),
-    "report-figure": ("统计项 “{id}” 须写且只写 count、sum、rate 之一", "count: 表单编号;sum 或 rate: [表单编号.项目编号]"),
+    "report-figure": ("统计项 “{id}” 须写且只写 count、sum、rate、score 之一",
+                      "count 或 score: 表单编号;sum 或 rate: [表单编号.项目编号]"),
+    "report-score": ("统计项取表单 “{form}” 的得分,但这张表单没有定义得分(score:)",
+                     "在表单文件中加 score: 说明计分的检查项,或改用 count/rate"),
     "rules-item-kind": ("项目 “{id}” 是{kind},这里只能用{allowed}", "改为引用合适类型的项目"),
     "rules-uncited": ("{what} 没有引用允许它的条款",
                       "在旁边写 {key}: 条款编号,引用写明“{value}”的条款;没有这样的条款,先在制度中增加一条并在修订记录中写明理由,"

@@ -41,7 +41,7 @@ HANDOVER_KEYS = ("form", "ref", "blocking", "takeover", "outgoing", "incoming", 
 TAKEOVER_BY = ("supervisor", "manager")
 WORKFLOW_KEYS = ("id", "title", "form", "owner", "ref", "fields", "steps")
 STEP_KEYS = ("id", "name", "by", "fields", "required", "stamp", "person", "due", "ref")
-FIGURE_KEYS = ("id", "label", "unit", "count", "sum", "rate", "good", "person")
+FIGURE_KEYS = ("id", "label", "unit", "count", "sum", "rate", "score", "good", "person")
 WORKFLOW_ID = re.compile(r"[a-z][a-z0-9-]*")
 FORM_ITEM = re.compile(r"([a-z][a-z0-9-]*)\.([a-z][a-z0-9_]*)")
 MAX_GRACE = 24 * 60
@@ -243,7 +243,8 @@ def read_report(node: Node | None, path: str, problems: list[Problem]) -> Monthl
         sums = _form_items(f, fm, "sum")
         rates = _form_items(f, fm, "rate")
         count = f.text(fm, "count", False) or ""
-        if sum(map(bool, (count, sums, rates))) != 1:
+        score = f.text(fm, "score", False) or ""
+        if sum(map(bool, (count, sums, rates, score))) != 1:
             f.problem(fm.line, "report-figure", id=figure_id or "")
         if figure_id is None:
             continue
@@ -252,7 +253,7 @@ def read_report(node: Node | None, path: str, problems: list[Problem]) -> Monthl
         seen[figure_id] = f.line(fm, "id")
         figures.append(Figure(figure_id, f.text(fm, "label") or "", f.text(fm, "unit", False) or "", fm.line,
                               count, tuple(sums), tuple(rates), tuple(v for v, _ in f.text_list(fm, "good")),
-                              f.text(fm, "person", False) or "", dict(fm.key_lines)))
+                              f.text(fm, "person", False) or "", dict(fm.key_lines), score=score))
     return MonthlyReport(f.text(m, "title") or "", figures, f.boolean(m, "schedules", True),
                          f.text(m, "penalties", False) or "", _refs(f, m), path, m.line,
                          dict(m.key_lines))
@@ -445,6 +446,8 @@ def check_rules(hb: Handbook, rules: Rules, paths: dict[str, str], problems: lis
             at = fig.lines.get
             if fig.count and (form := c.form(r.path, at("count", fig.line), fig.count)) and fig.person:
                 c.item(r.path, at("person", fig.line), form, fig.person, ("person",))
+            if fig.score and (form := c.form(r.path, at("score", fig.line), fig.score)) and form.score is None:
+                c.problem(r.path, at("score", fig.line), "report-score", form=fig.score)
             for form_id, item_id in fig.sum:
                 if form := c.form(r.path, at("sum", fig.line), form_id):
                     c.item(r.path, at("sum", fig.line), form, item_id, ("number",))

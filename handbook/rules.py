@@ -151,6 +151,7 @@ class Figure:
     good: tuple[str, ...] = ()
     person: str = ""  # the person item the figure is attributed by; '' = the submitter
     lines: dict[str, int] = field(default_factory=dict)
+    score: str = ""  # form id: the mean of its records' scores (the form's `score:`), also per area
 
 
 @dataclass

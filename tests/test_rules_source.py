@@ -49,7 +49,9 @@ def test_the_real_rules_load(real):
     assert (takeover.by, takeover.refs) == ("supervisor", ("KF-11.16",))
     assert "taker_unfit" not in takeover.conditions  # only a substitute can take over from an unfit taker
     assert next(s for s in rules.schedules if s.form == "patrol").grace_refs == ("KF-07.11",)
-    assert [f.id for f in rules.report.figures] == ["visits", "tickets", "costs", "complaints", "satisfaction"]
+    assert [f.id for f in rules.report.figures] == ["visits", "tickets", "costs", "complaints", "satisfaction",
+                                                    "patrol_score"]
+    assert rules.report.figures[-1].score == "patrol"
     notify = rules.notifications
     assert notify.of("form_due").lead == 15 and notify.of("form_missed").escalate_after == 30
     assert notify.of("case_due", "complaint").refs == ("KF-14.30",)  # the 24-hour reply it reminds of
@@ -116,6 +118,8 @@ CASES = [
     ("reports", "unit: 件, count: complaint", "unit: 件, count: complaint, sum: [complaint.x]", "report-figure",
      "complaints"),
     ("reports", "penalties: penalties", "penalties: meetings", "dangling-ref", "meetings"),
+    ("reports", "score: patrol}", "score: complaint}", "report-score", "complaint"),
+    ("reports", "score: patrol}", "score: patrl}", "dangling-ref", "patrl"),
     # notifications.yaml: events, minutes, channels and flows are checked like every other rule
     ("notifications", "event: handover_blocked", "event: handover_block", "bad-choice", "handover_block"),
     ("notifications", "lead_minutes: 15", "lead_minutes: 15分钟", "bad-int", "15分钟"),

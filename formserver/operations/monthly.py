@@ -70,9 +70,10 @@ class Month:
 
 @dataclass
 class Tally:
-    """One figure's number for the month or for one person: a count, a sum, or good/answered for a rate."""
+    """One figure's number for the month, one person or one area: a count, a sum, good/answered for a rate,
+    or for a score the sum of the records' scores over `answered` records scored."""
 
-    kind: str  # count | sum | rate
+    kind: str  # count | sum | rate | score
     value: Decimal = Decimal(0)
     good: int = 0
     answered: int = 0
@@ -82,6 +83,8 @@ class Tally:
         """The figure as shown: an int where it is whole, a rate in percent to one decimal (None: no answers)."""
         if self.kind == "rate":
             return round(100 * self.good / self.answered, 1) if self.answered else None
+        if self.kind == "score":
+            return round(float(self.value) / self.answered, 1) if self.answered else None
         return int(self.value) if self.value == self.value.to_integral_value() else float(self.value)
 
 
@@ -114,6 +117,7 @@ class Report:
     people: list[PersonRow]
     slots: list[Slot] | None  # None: the report does not count late and missed forms (reports.yaml schedules: false)
     penalties: list[PenaltyRecord]
+    areas: dict[str, dict[str, Tally]] = field(default_factory=dict)  # area → score figure id → tally
 
     @property
     def figures(self) -> list[Figure]:
@@ -139,12 +143,19 @@ class Report:
         return sum(p.fine or 0 for p in self.penalties)
 
 
+    @property
+    def score_figures(self) -> list[Figure]:
+        return [f for f in self.figures if f.score]
+
+
 def figure_kind(figure: Figure) -> str:
-    return "count" if figure.count else "sum" if figure.sum else "rate"
+    return "count" if figure.count else "sum" if figure.sum else "score" if figure.score else "rate"
 
 
 def figure_forms(figure: Figure) -> set[str]:
-    return {figure.count} if figure.count else {form for form, _item in (*figure.sum, *figure.rate)}
+    if figure.count or figure.score:
+        return {figure.count or figure.score}
+    return {form for form, _item in (*figure.sum, *figure.rate)}
 
 
 def _number(value: Any) -> Decimal:
@@ -161,8 +172,14 @@ def _person(figure: Figure, values: dict[str, Any], submitter: str) -> str:
     return name.strip() if isinstance(name, str) and name.strip() else submitter
 
 
-def _add(tally: Tally, figure: Figure, form_id: str, values: dict[str, Any]) -> bool:
-    """Count one record into `tally`; whether it contributed anything (a rate: an answer)."""
+def _add(tally: Tally, figure: Figure, form_id: str, values: dict[str, Any], score: float | None = None) -> bool:
+    """Count one record into `tally`; whether it contributed anything (a rate: an answer; a score: one)."""
+    if figure.score:
+        if score is None:
+            return False
+        tally.value += Decimal(str(score))
+        tally.answered += 1
+        return True
     if figure.count:
         tally.value += 1
         return True
@@ -182,9 +199,18 @@ def _add(tally: Tally, figure: Figure, form_id: str, values: dict[str, Any]) -> 
     return answered
 
 
-def month_records(db: Session, forms: set[str], month: Month, team: str | None) -> list[tuple[str, str, dict]]:
-    """(form id, submitter's display name, current values) of the month's records of `forms`: one query."""
-    query = (select(Submission.form_id, User.display_name, Revision.values)
+@dataclass(frozen=True)
+class MonthRecord:
+    form_id: str
+    submitter: str  # display name
+    values: dict[str, Any]  # of the current revision
+    score: float | None
+    area: str  # the header's area, as written
+
+
+def month_records(db: Session, forms: set[str], month: Month, team: str | None) -> list[MonthRecord]:
+    """The month's records of `forms`, current revisions: one query."""
+    query = (select(Submission.form_id, User.display_name, Revision.values, Revision.score, Submission.area)
              .join(Revision, and_(Revision.submission_id == Submission.id,
                                   Revision.number == Submission.revision_count))
              .join(User, User.id == Submission.user_id)
@@ -193,7 +219,8 @@ def month_records(db: Session, forms: set[str], month: Month, team: str | None) 
              .order_by(Submission.record_date, Submission.id))
     if team is not None:
         query = query.where(Submission.team == team)
-    return [(form_id, name, values or {}) for form_id, name, values in db.execute(query)]
+    return [MonthRecord(form_id, name, values or {}, score, area or "")
+            for form_id, name, values, score, area in db.execute(query)]
 
 
 def month_penalties(db: Session, month: Month, team: str | None) -> list[PenaltyRecord]:
@@ -234,18 +261,19 @@ def compute(db: Session, catalogue: Catalogue, month: Month, team: str | None = 
             people[name] = PersonRow(name, {f.id: Tally(figure_kind(f)) for f in rules.figures})
         return people[name]
 
-    for form_id, submitter, values in month_records(db, forms, month, team) if forms else []:
+    areas: dict[str, dict[str, Tally]] = {}
+    for record in month_records(db, forms, month, team) if forms else []:
         for figure in rules.figures:
-            if form_id not in figure_forms(figure):
+            if record.form_id not in figure_forms(figure):
                 continue
-            _add(totals[figure.id], figure, form_id, values)
+            _add(totals[figure.id], figure, record.form_id, record.values, record.score)
             scratch = Tally(totals[figure.id].kind)
-            if _add(scratch, figure, form_id, values):
-                row = person(_person(figure, values, submitter))
-                tally = row.figures[figure.id]
-                tally.value += scratch.value
-                tally.good += scratch.good
-                tally.answered += scratch.answered
+            if _add(scratch, figure, record.form_id, record.values, record.score):
+                row = person(_person(figure, record.values, record.submitter))
+                _merge(row.figures[figure.id], scratch)
+                if figure.score:
+                    area = areas.setdefault(record.area or "(未写区域)", {})
+                    _merge(area.setdefault(figure.id, Tally("score")), scratch)
 
     slots = schedule_slots(db, catalogue, month, team) if rules.schedules else None
     for slot in slots or []:
@@ -260,7 +288,16 @@ def compute(db: Session, catalogue: Catalogue, month: Month, team: str | None = 
         row.penalties += 1
         row.fines += record.fine or 0
     ordered = sorted(people.values(), key=lambda r: (r.name == NOBODY, r.name))
-    return Report(rules, month, team, totals, ordered, slots, penalties)
+    # Areas in organisation.yaml's order; one written otherwise (an older form's) after them.
+    place = {a.name: n for n, a in enumerate(catalogue.handbook.organisation.areas.values())}
+    by_area = dict(sorted(areas.items(), key=lambda kv: (place.get(kv[0], len(place)), kv[0])))
+    return Report(rules, month, team, totals, ordered, slots, penalties, by_area)
+
+
+def _merge(into: Tally, part: Tally) -> None:
+    into.value += part.value
+    into.good += part.good
+    into.answered += part.answered
 
 
 # -- the chart -----------------------------------------------------------------------------------------
@@ -292,26 +329,40 @@ class Chart:
     title: str
 
 
-def chart(report: Report, width: int = 420, bar: int = 17, gap: int = 12) -> Chart | None:
+def chart(report: Report, width: int = 420) -> Chart | None:
     """The per-person chart of the count figures; None when there is nothing to draw."""
     figures = [f for f in report.figures if f.count]
-    rows = [p for p in report.people if any((p.figures[f.id].number or 0) > 0 for f in figures)]
+    rows = [(p.name, p.figures) for p in report.people if any((p.figures[f.id].number or 0) > 0 for f in figures)]
+    return _grouped(rows, figures, None, "按人员:", width)
+
+
+def area_chart(report: Report, width: int = 420) -> Chart | None:
+    """The per-area chart of the score figures (0–100 %); None when there is nothing to draw."""
+    figures = report.score_figures
+    rows = [(area, tallies) for area, tallies in report.areas.items()
+            if any(t.number is not None for t in tallies.values())]
+    return _grouped(rows, figures, 100, "按区域:", width)
+
+
+def _grouped(rows: list[tuple[str, dict[str, Tally]]], figures: list[Figure], scale_max: float | None,
+             title: str, width: int, bar: int = 17, gap: int = 12) -> Chart | None:
+    """One group of bars per row (a person, an area), one bar per figure with a value."""
     if not figures or not rows:
         return None
     label_width, top, right = 96, 4, 30
-    scale_max = max(p.figures[f.id].number or 0 for p in rows for f in figures)
+    numbers = [t.number or 0 for _, tallies in rows for f in figures if (t := tallies.get(f.id))]
+    scale_max = scale_max or max(numbers, default=0) or 1
     plot = width - label_width - right
     groups = []
     y = top
-    for p in rows:
+    for name, tallies in rows:
         bars = []
         for n, f in enumerate(figures):
-            value = p.figures[f.id].number or 0
+            value = tallies[f.id].number if f.id in tallies else None
             if value:
                 bars.append(Bar(label_width, y + n * bar, plot * value / scale_max, bar - 2,
                                 COLOURS[n % len(COLOURS)], value, f.label))
-        groups.append((p.name, y + len(figures) * bar / 2, bars))
+        groups.append((name, y + len(figures) * bar / 2, bars))
         y += len(figures) * bar + gap
     legend = [(COLOURS[n % len(COLOURS)], f"{f.label}({f.unit})") for n, f in enumerate(figures)]
-    return Chart(width, int(y - gap + top), label_width, legend, groups,
-                 "按人员:" + "、".join(f.label for f in figures))
+    return Chart(width, int(y - gap + top), label_width, legend, groups, title + "、".join(f.label for f in figures))

@@ -62,7 +62,8 @@ def _penalty_rows() -> dict[str, penalties.ScheduleRow]:
 @requires("supervisor")
 def monthly_page():
     report = _report()
-    return render_template("reports.html", report=report, chart=monthly.chart(report), rows=_penalty_rows(),
+    return render_template("reports.html", report=report, chart=monthly.chart(report),
+                           area_chart=monthly.area_chart(report), rows=_penalty_rows(),
                            prev=report.month.shifted(-1), next=report.month.shifted(1),
                            scope=_scope_label())
 
@@ -93,7 +94,8 @@ def monthly_xlsx():
 def monthly_pdf():
     report = _report()
     hb = catalogue().handbook
-    html = render_template("reports_pdf.html", report=report, chart=monthly.chart(report), rows=_penalty_rows(),
+    html = render_template("reports_pdf.html", report=report, chart=monthly.chart(report),
+                           area_chart=monthly.area_chart(report), rows=_penalty_rows(),
                            scope=_scope_label(), font=print_font(hb.root), css_string=css_string,
                            printed=catalogue().now().strftime("%Y-%m-%d %H:%M"))
     data = render_pdf(html)
@@ -113,7 +115,7 @@ def _sheet(book: Workbook, title: str, head: list[str], rows: list[list[Any]]) -
 
 
 def workbook(report: monthly.Report, rows: dict[str, penalties.ScheduleRow]) -> bytes:
-    """The report as .xlsx bytes (sheets 汇总, 按人员, 迟交漏交, 处罚)."""
+    """The report as .xlsx bytes (sheets 汇总, 按人员, 按区域, 迟交漏交, 处罚)."""
     book = Workbook()
     book.remove(book.active)
     figures = report.figures
@@ -125,6 +127,11 @@ def workbook(report: monthly.Report, rows: dict[str, penalties.ScheduleRow]) -> 
            [[p.name, *[p.figures[f.id].number for f in figures],
              p.late if report.slots is not None else None, p.missed if report.slots is not None else None,
              p.penalties, p.fines] for p in report.people])
+    scored = report.score_figures
+    empty = monthly.Tally("score")
+    _sheet(book, "按区域", ["区域", *[h for f in scored for h in (f"{f.label}({f.unit})", "记录数")]],
+           [[area, *[v for f in scored for v in (tallies.get(f.id, empty).number, tallies.get(f.id, empty).answered)]]
+            for area, tallies in report.areas.items()])
     _sheet(book, "迟交漏交", ["日期", "表单", "人员", "情况"],
            [[s.date.isoformat(), s.form_title, s.person, SLOT_STATUS.get(s.status, s.status)]
             for s in report.slots or []])

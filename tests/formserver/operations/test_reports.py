@@ -178,7 +178,7 @@ def test_xlsx_holds_the_same_numbers(app, team):
     response = supervisor.get(f"/reports/monthly.xlsx?month={MONTH}")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["汇总", "按人员", "迟交漏交", "处罚"]
+    assert book.sheetnames == ["汇总", "按人员", "按区域", "迟交漏交", "处罚"]
     summary = {row[0]: row[1] for row in book["汇总"].iter_rows(min_row=2, values_only=True)}
     assert summary["上门服务"] == 2 and summary["投诉"] == 1 and summary["客服支撑费用"] == 380.5
     assert summary["满意率"] == 50.0
@@ -190,6 +190,51 @@ def test_xlsx_holds_the_same_numbers(app, team):
     with app.extensions["db_sessions"]() as session:
         assert session.scalar(select(AuditEvent).where(AuditEvent.action == "export",
                                                        AuditEvent.target == "monthly-report")) is not None
+
+
+def patrol(app: Flask, area: str, faults: int) -> dict:
+    """A patrol of `area` with `faults` of its 12 scored check items 异常."""
+    from tests.server_support import patrol_values
+
+    form = app.extensions["catalogue"].forms["patrol"]
+    checks = [item_id for item_id, _weight in form.score.items]
+    values = patrol_values(app, area=area, date=DAY.isoformat())
+    for item in checks[:faults]:
+        values[item] = "fault"
+        values[f"{item}_note"] = "有问题,已报告"
+    return values
+
+
+def test_patrol_scores_are_reported_per_area_on_the_page_xlsx_and_pdf(app, team):
+    """巡查合格率 (reports.yaml `score: patrol`): the mean of the records' scores, per person and per area
+    (in organisation.yaml's order), charted per area; a month without patrols shows none."""
+    supervisor, _zhang = team
+    areas = [a.name for a in app.extensions["catalogue"].handbook.organisation.areas.values()]
+    submit(app, "zhang", "patrol", patrol(app, areas[1], 0))  # 100
+    submit(app, "zhang", "patrol", patrol(app, areas[1], 3))  # 75
+    submit(app, "li", "patrol", patrol(app, areas[0], 6))  # 50
+    page = supervisor.get(f"/reports/monthly?month={MONTH}").get_data(as_text=True)
+    assert table_rows(page, "report-totals")["巡查合格率"][0] == "75.0 %"
+    by_area = table_rows(page, "report-areas")
+    assert list(by_area)[1:] == [areas[0], areas[1]]  # after the head row, in the organisation's order
+    assert by_area[areas[0]] == ["50.0", "1"] and by_area[areas[1]] == ["87.5", "2"]
+    people = table_rows(page, "report-people")
+    column = people.pop("人员").index("巡查合格率(%)")
+    assert people["张三"][column] == "87.5" and people["李四"][column] == "50.0"
+    chart = re.search(r'<title id="area-chart-title">(.*?)</title>(.*?)</svg>', page, re.S)
+    assert chart and chart.group(1) == "按区域:巡查合格率"
+    assert f"{areas[1]} · 巡查合格率:87.5" in chart.group(2) and f"{areas[0]} · 巡查合格率:50.0" in chart.group(2)
+    assert page.count('id="chart-title"') == 1  # the two charts' titles do not clash
+
+    book = load_workbook(io.BytesIO(supervisor.get(f"/reports/monthly.xlsx?month={MONTH}").data))
+    rows = list(book["按区域"].iter_rows(values_only=True))
+    assert rows == [("区域", "巡查合格率(%)", "记录数"), (areas[0], 50.0, 1), (areas[1], 87.5, 2)]
+    pdf = supervisor.get(f"/reports/monthly.pdf?month={MONTH}").data
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True,
+                          check=True).stdout.decode()
+    assert "按区域得分" in text and "87.5" in text
+    november = supervisor.get("/reports/monthly?month=2026-11").get_data(as_text=True)
+    assert "本月没有计分的记录" in november
 
 
 def test_pdf_is_a4_with_the_figures_and_an_embedded_cjk_font(app, team, tmp_path: Path, caplog):
