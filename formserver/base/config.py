@@ -36,6 +36,9 @@ DEFAULTS: dict[str, Any] = {
     # a form of MAX_ROWS register rows posts several thousand. MAX_CONTENT_LENGTH still bounds the post.
     "MAX_FORM_PARTS": 20_000,
     "PHOTO_MAX_BYTES": 10 * 1024 * 1024,
+    # A required signature on the web form needs its drawing on the pad, not only the typed name (the API takes
+    # the name alone: see formserver/records/signatures.py). Off: a typed name signs, as on forms before pads.
+    "SIGNATURE_DRAWING_REQUIRED": True,
     "ROSTER_MAX_BYTES": 2 * 1024 * 1024,  # an uploaded roster (XLSX/CSV): a month of a large team is ~200 KB
     "LOGIN_LIMIT_PER_ACCOUNT": 5,  # failures per 15 minutes
     "LOGIN_LIMIT_PER_ADDRESS": 30,

@@ -16,7 +16,7 @@ from formserver.accounts.access import requires
 from formserver.base.errors import zh_abort
 from formserver.base.inputs import canonical_uid
 from formserver.db.models import Photo, Submission
-from formserver.records import store
+from formserver.records import signatures, store
 from handbook.formmodel import Form
 
 bp = Blueprint("photos", __name__)
@@ -110,8 +110,11 @@ def upload():
     if upload is None or uid is None or not item:
         return jsonify({"error": "缺少照片或表单信息"}), 400
     try:
-        photo = save(upload, uid, item)
-    except PhotoError as error:
+        if signatures.is_image_name(item):  # a signature pad's drawing: a PNG, checked by decoding it
+            photo = signatures.save(upload.stream.read(signatures.MAX_BYTES + 1), uid, item, current_user.id)
+        else:
+            photo = save(upload, uid, item)
+    except (PhotoError, signatures.SignatureError) as error:
         return jsonify({"error": error.message}), error.status
     return jsonify({"id": photo.uid, "url": f"/photos/{photo.uid}", "size": photo.size}), 201
 
