@@ -32,6 +32,7 @@ from handbook.formmodel import Form
 bp = Blueprint("signatures", __name__)
 SUFFIX = "_image"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the IEND chunk: a PNG cut short after its pixels still lacks it
 DATA_URI = "data:image/png;base64,"
 MAX_BYTES = 200 * 1024  # a pad's stroke on a transparent canvas is 5–30 KB even at three device pixels per point
 MAX_SIZE = (2000, 1000)  # pixels: a pad 660 CSS px wide at dpr 3, with room; bounds the decode too
@@ -65,6 +66,10 @@ def check_png(data: bytes) -> tuple[int, int]:
                     raise SignatureError(413, f"签名图片 {width}×{height} 像素,超过 {MAX_SIZE[0]}×{MAX_SIZE[1]},"
                                               "请清除后重新签名")
                 image.load()  # decodes every row: a truncated or corrupt file fails here, not in the PDF
+            with Image.open(io.BytesIO(data)) as again:
+                again.verify()  # every chunk's CRC
+        if not data.endswith(PNG_END):
+            raise SignatureError(415, "签名图片已损坏或不完整,请清除后重新签名")
     except SignatureError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
