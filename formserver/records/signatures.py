@@ -112,7 +112,7 @@ def api_values(form: Form, posted: dict[str, Any], submission_uid: str,
     """The API's values with each signature sent as {"name": …, "image": "data:image/png;base64,…"} turned into
     the stored shape (name under the item, the stored drawing's id under `<id>_image`); errors by field."""
     values, errors = dict(posted), {}
-    for item in form.signatures + [i for s in form.sections for i in s.items] + form.header:
+    for item in form.all_items():
         value = posted.get(item.id)
         if item.kind != "signature" or not isinstance(value, Mapping):
             continue
