@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .formmodel import Condition, Form, Item
-from .kinds import CHECK_VALUES, YESNO_VALUES
+from .kinds import CHECK_VALUES, ITEM_KINDS, YESNO_VALUES
 
 # The kinds a condition may look at: those whose value is one of a few known answers.
 CONDITION_KINDS = ("yesno", "check", "choice")
@@ -74,8 +74,9 @@ def hidden_items(form: Form, values: Mapping[str, Any]) -> set[str]:
 
 
 def value_names(item: Item) -> list[str]:
-    """The stored names of an item: a check item's note and photos go with it."""
-    return [item.id] + ([f"{item.id}_note", f"{item.id}_photos"] if item.kind == "check" else [])
+    """The stored names of an item: a check item's note and photos go with it, a signature's drawing too."""
+    kind = ITEM_KINDS.get(item.kind)
+    return [item.id] + [item.id + suffix for suffix in (kind.siblings if kind else ())]
 
 
 def visible_values(form: Form, values: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -24,12 +24,15 @@ class ItemKind:
     column: bool = True  # may be a column of a register table
     printed: bool = True  # appears on the paper form
     check_like: bool = False  # a 正常/异常 check: a failure can raise a corrective action
+    # Values stored beside the item's own, named <id><suffix>: a check's note and photos, a signature's drawing
+    # (the id of its PNG, stored like a photo; the item's own value stays the signer's typed name).
+    siblings: tuple[str, ...] = ()
 
 
 COMMON_FIELDS = ("id", "kind", "label", "required", "ref", "help", "prefill")
 
 ITEM_KINDS: dict[str, ItemKind] = {k.name: k for k in (
-    ItemKind("check", "检查项(正常/异常)", check_like=True),
+    ItemKind("check", "检查项(正常/异常)", check_like=True, siblings=("_note", "_photos")),
     ItemKind("yesno", "是/否"),
     ItemKind("text", "单行文字", ("max_length",)),
     ItemKind("textarea", "多行文字", ("lines", "max_length"), column=False),
@@ -39,7 +42,7 @@ ITEM_KINDS: dict[str, ItemKind] = {k.name: k for k in (
     ItemKind("datetime", "日期时间", ("min", "max")),
     ItemKind("choice", "选择", ("options", "options_from", "multiple")),
     ItemKind("person", "人员", ("training_results",)),
-    ItemKind("signature", "签名", column=False),
+    ItemKind("signature", "签名", column=False, siblings=("_image",)),
     ItemKind("photo", "照片(仅线上)", column=False, printed=False),
     ItemKind("table", "登记表(多行)", ("columns", "rows"), column=False),
 )}

@@ -36,7 +36,7 @@ from .yamlsrc import Mapping, Node
 
 SCHEDULE_KEYS = ("form", "every", "times", "time", "weekday", "day", "per_area", "grace_minutes", "grace_ref",
                  "ref")
-HANDOVER_KEYS = ("form", "ref", "blocking", "takeover", "outgoing", "incoming", "carry_over",
+HANDOVER_KEYS = ("form", "ref", "blocking", "takeover", "outgoing", "incoming", "incoming_sign", "carry_over",
                  "open_corrective_actions")
 TAKEOVER_BY = ("supervisor", "manager")
 WORKFLOW_KEYS = ("id", "title", "form", "owner", "ref", "fields", "steps")
@@ -137,7 +137,7 @@ def read_handover(node: Node | None, path: str, problems: list[Problem]) -> Hand
                                 _refs(f, t), dict(t.key_lines))
     return HandoverRules(f.text(m, "form") or "", f.text(m, "outgoing") or "", f.text(m, "incoming") or "",
                          blocking, carry, takeover, f.boolean(m, "open_corrective_actions", True),
-                         _refs(f, m), path, m.line)
+                         _refs(f, m), path, m.line, f.text(m, "incoming_sign", False) or "")
 
 
 def read_workflows(node: Node | None, path: str, problems: list[Problem]) -> tuple[list[Workflow], list[SpotCheck]]:
@@ -382,6 +382,8 @@ def check_rules(hb: Handbook, rules: Rules, paths: dict[str, str], problems: lis
         if form is not None:
             c.item(h.path, h.line, form, h.outgoing, ("person",))
             c.item(h.path, h.line, form, h.incoming, ("person",))
+            if h.incoming_sign:
+                c.item(h.path, h.line, form, h.incoming_sign, ("signature",))
             for b in h.blocking:
                 c.refs(h.path, b.line, b.refs)
                 c.item(h.path, b.line, form, b.item, ("yesno",))

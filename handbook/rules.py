@@ -79,6 +79,7 @@ class HandoverRules:
     refs: tuple[str, ...] = ()
     path: str = ""
     line: int = 1
+    incoming_sign: str = ""  # signature item the incoming person draws on confirming ('' : signed on the form)
 
 
 @dataclass(frozen=True)

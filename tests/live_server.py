@@ -25,7 +25,7 @@ PASSWORD = "correct horse battery"
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
     return {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "live-test-secret",
-            "FORMSERVER_HANDBOOK_ROOT": str(ROOT), **extra}
+            "FORMSERVER_HANDBOOK_ROOT": str(ROOT), "FORMSERVER_SIGNATURE_DRAWING_REQUIRED": "false", **extra}  # typed
 
 
 def flask_cli(database_url: str, *args: str, stdin: str = "", timeout: float = 120) -> str:

@@ -81,6 +81,18 @@ def _register(item: Item) -> dict[str, Any]:
 
 
 _PHOTO_IDS = {"type": "array", "items": {"type": "string", "format": "uuid"}}
+_DRAWING = {"type": "string", "format": "uuid", "title": "手写签名图片",
+            "description": "已存的手写签名(PNG)的编号;也可在签名项中以 image 直接发送图片"}
+DRAWING_TEXT = ("签名人姓名;或对象 {\"name\": 姓名, \"image\": \"data:image/png;base64,…\"} 同时发送手写签名"
+                "(PNG,不超过 200 KB、2000×1000 像素)。API 不要求手写图片,网页表单的必填签名须手写")
+
+
+def _signature(item: Item) -> dict[str, Any]:
+    name = _text(TEXT_MAX)(item)
+    drawn = {"type": "object", "additionalProperties": False, "required": ["name"],
+             "properties": {"name": name, "image": {"type": "string", "pattern": "^data:image/png;base64,",
+                                                    "contentMediaType": "image/png"}}}
+    return {"anyOf": [name, drawn], "description": DRAWING_TEXT}
 
 # The JSON Schema of each item kind: one entry per kind of handbook.kinds.ITEM_KINDS (a test checks the keys).
 SCHEMAS: dict[str, Callable[[Item], dict[str, Any]]] = {
@@ -88,7 +100,7 @@ SCHEMAS: dict[str, Callable[[Item], dict[str, Any]]] = {
     "yesno": lambda item: {"enum": list(YESNO_VALUES)},
     "text": _text(TEXT_MAX),
     "person": _text(TEXT_MAX),
-    "signature": _text(TEXT_MAX),
+    "signature": _signature,
     "textarea": _text(TEXTAREA_MAX),
     "number": _number,
     "date": _moment(DATE_PATTERN),
@@ -117,6 +129,8 @@ def _object(items: Iterable[Item]) -> dict[str, Any]:
             properties[f"{item.id}_note"] = {"type": "string", "maxLength": TEXT_MAX,
                                              "title": f"{item.label}(说明)", "description": "选“异常”时必填"}
             properties[f"{item.id}_photos"] = dict(_PHOTO_IDS)
+        if item.kind == "signature":
+            properties[f"{item.id}_image"] = dict(_DRAWING)
         if item.required:
             required.append(item.id)
     schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}

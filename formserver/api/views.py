@@ -23,7 +23,7 @@ from formserver.forms.catalogue import catalogue
 from formserver.forms.fastvalues import quick_values
 from formserver.forms.formdefs import form_to_json
 from formserver.forms.webforms import ValuesError, field_errors, form_class, formdata_of, max_keys, values_of
-from formserver.records import store
+from formserver.records import signatures, store
 from formserver.records.queries import Filters, filtered, page
 from handbook.formmodel import Form
 
@@ -161,10 +161,15 @@ def create():
     if len(posted) > max_keys(form):
         return problem(422, f"values 的项目过多(此表单最多 {max_keys(form)} 项)",
                        fields={"values": ["项目过多"]})
+    user = _user()
+    # A signature sent with its drawing ({"name", "image": data URI}): the PNG is checked and stored first (once
+    # per submission id and content, so a retry is the same record), the values then name it as the web form does.
+    posted, drawing_errors = signatures.api_values(form, posted, uid, user.id)
+    if drawing_errors:
+        return invalid(drawing_errors)
     values = _validated(form, cat.digests[form.id], posted, uid)
     if not isinstance(values, dict):
         return values  # the 422 with the errors by field
-    user = _user()
     new = store.prepare(user, form, cat.version_ids[form.id], uid, values, cat.now().date(), via="api",
                           rules=cat.handbook.rules)
     try:

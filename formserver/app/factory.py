@@ -17,12 +17,12 @@ from formserver.db.migrate import upgrade
 from formserver.forms.catalogue import Catalogue
 from formserver.notify import views as notify_views
 from formserver.operations import board, cases, checkpoints, handover, reports, roster_files, roster_views
-from formserver.records import fill, offline, photos, review
+from formserver.records import fill, offline, photos, review, signatures
 from formserver.training import team as training_team
 from formserver.training import views as training_views
 
-BLUEPRINTS = (fill.bp, offline.bp, photos.bp, review.bp, api_views.bp, handbook_site.bp, board.bp, handover.bp,
-              cases.bp, reports.bp, roster_views.bp, roster_files.bp, checkpoints.bp, training_views.bp,
+BLUEPRINTS = (fill.bp, offline.bp, photos.bp, signatures.bp, review.bp, api_views.bp, handbook_site.bp, board.bp,
+              handover.bp, cases.bp, reports.bp, roster_views.bp, roster_files.bp, checkpoints.bp, training_views.bp,
               training_team.bp, notify_views.bp, pwa.bp)
 
 

@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "COMPRESS_MIMETYPES": ["text/css", "text/javascript", "application/javascript", "application/manifest+json"],
     "COMPRESS_ALGORITHM": ["br", "gzip"],
     "COMPRESS_STREAMS": False,  # see security.static_in_memory
+    # A required signature on the web form needs its drawing on the pad, not only the typed name (the API takes
+    # the name alone: see formserver/records/signatures.py). Off: a typed name signs, as on forms before pads.
+    "SIGNATURE_DRAWING_REQUIRED": True,
     "ROSTER_MAX_BYTES": 2 * 1024 * 1024,  # an uploaded roster (XLSX/CSV): a month of a large team is ~200 KB
     "LOGIN_LIMIT_PER_ACCOUNT": 5,  # failures per 15 minutes
     "LOGIN_LIMIT_PER_ADDRESS": 30,

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from formserver.base.inputs import clean_text, has_surrogate, moment_text, number_text
+from formserver.base.inputs import canonical_uid, clean_text, has_surrogate, moment_text, number_text
 from formserver.forms.webforms import (
     DATE_FORMAT,
     DATETIME_FORMATS,
@@ -83,6 +83,18 @@ def _photo_ids(name: str, required: bool) -> Reader:
         if required and not ids:
             raise Unsure
         _put(values, name, ids)
+    return read
+
+
+def _drawing(name: str) -> Reader:
+    """DrawingField: an optional drawing id, in canonical form (the API never requires one: RecordForm.drawings)."""
+    def read(posted: Posted, values: dict[str, Any]) -> None:
+        raw = posted.get(name)
+        if raw is None:
+            return
+        if canonical_uid(raw) != raw:  # blank, padded, upper case or no id at all: WTForms decides
+            raise Unsure
+        _put(values, name, raw)
     return read
 
 
@@ -195,7 +207,7 @@ READERS: dict[str, Callable[[Item], list[Reader]]] = {
     "yesno": lambda item: [_choice(item.id, "yesno", frozenset(YESNO_VALUES), item.required)],
     "text": _text_of(TEXT_MAX),
     "person": _text_of(TEXT_MAX),
-    "signature": _text_of(TEXT_MAX),
+    "signature": lambda item: [*_text_of(TEXT_MAX)(item), _drawing(f"{item.id}_image")],
     "textarea": _text_of(TEXTAREA_MAX),
     "number": lambda item: [_number(item.id, item.required, item.min, item.max)],
     "date": _moment_of,
@@ -225,7 +237,7 @@ class _Compiled:
                 self.many[item.id] = None
                 continue
             many = item.kind == "photo" or (item.kind == "choice" and item.multiple)
-            for name in [item.id] + ([f"{item.id}_note", f"{item.id}_photos"] if item.kind == "check" else []):
+            for name in conditions.value_names(item):
                 self.many[name] = many or name.endswith("_photos")  # formdata_of's rule, quirks included
                 if self.many[name] != (many or name == f"{item.id}_photos") or name == "submission_id":
                     self.many[name] = None  # an item id the readers would read otherwise: leave it to WTForms

@@ -3,9 +3,10 @@ field builder per item kind. The same class validates the web post and the JSON 
 are turned into the same form data first), so both accept and reject exactly the same things.
 
 Stored values are plain JSON, keyed by item id: check "ok"/"fault" with the note under `<id>_note` and
-photos under `<id>_photos`; yes/no "yes"/"no"; numbers as numbers; dates "YYYY-MM-DD", times "HH:MM",
-datetimes "YYYY-MM-DDTHH:MM"; a single choice as its option text, a multiple choice as a list; a register
-as a list of row objects; photos as a list of photo ids. Empty items are left out.
+photos under `<id>_photos`; a signature the signer's typed name, and the id of its drawing (a PNG stored
+like a photo, see records.signatures) under `<id>_image`; yes/no "yes"/"no"; numbers as numbers; dates
+"YYYY-MM-DD", times "HH:MM", datetimes "YYYY-MM-DDTHH:MM"; a single choice as its option text, a multiple
+choice as a list; a register as a list of row objects; photos as a list of photo ids. Empty items are left out.
 """
 
 from __future__ import annotations
@@ -37,12 +38,23 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from formserver.base.config import DEFAULTS
-from formserver.base.inputs import SURROGATE_MESSAGE, clean_text, has_surrogate, moment_text, number_text
+from formserver.base.inputs import (
+    SURROGATE_MESSAGE,
+    canonical_uid,
+    clean_text,
+    has_surrogate,
+    moment_text,
+    number_text,
+)
 from handbook import conditions, datebounds
 from handbook.formmodel import Form, Item
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 
 REQUIRED = "此项必填"
+# Without JavaScript the pad cannot draw, so a required drawing cannot be made: the message says why and what to do
+# (a typed name alone is not a drawn signature, and the paper form is the way out for such a phone).
+DRAWING_REQUIRED = "请在签名框内用手指或鼠标手写签名(手写签名需要浏览器启用 JavaScript)"
+BAD_DRAWING = "签名图片编号无效,请清除后重新签名"
 FAULT_NOTE = "选“异常”时请写明位置、情况和处理结果"
 MAX_ROWS = 200
 BLANK_ROWS = 3  # empty register rows offered on a new form (a button adds more)
@@ -121,6 +133,27 @@ class PhotoIdsField(Field):
 
     def _value(self) -> str:
         return ""
+
+
+class DrawingField(Field):
+    """The id of a signature's drawing, uploaded when the stroke ended (one hidden input)."""
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = valuelist[0].strip() if valuelist and valuelist[0].strip() else None
+
+    def _value(self) -> str:
+        return self.data or ""
+
+
+def _drawing(item: Item) -> Callable:
+    def validate(form, field) -> None:
+        if field.data is None:
+            if item.id in getattr(form, "drawings", ()):
+                raise StopValidation(DRAWING_REQUIRED)
+            return
+        if canonical_uid(field.data) != field.data:
+            raise StopValidation(BAD_DRAWING)
+    return validate
 
 
 class RowForm(PlainForm):
@@ -215,6 +248,10 @@ def _text(item: Item) -> dict[str, Field]:
                                                          Length(max=item.max_length or TEXT_MAX)])}
 
 
+def _signature(item: Item) -> dict[str, Field]:
+    return {**_text(item), f"{item.id}_image": DrawingField("手写签名", validators=[_drawing(item)])}
+
+
 def _choice(item: Item) -> dict[str, Field]:
     choices = {o: o for o in item.options}
     if item.multiple:
@@ -239,7 +276,7 @@ WEB_FIELDS: dict[str, Callable[[Item], dict[str, Field]]] = {
     "yesno": lambda item: {item.id: RadioField(item.label, choices=dict(YESNO_VALUES), validators=_presence(item))},
     "text": _text,
     "person": _text,
-    "signature": _text,
+    "signature": _signature,
     "textarea": lambda item: {item.id: TextAreaField(item.label, validators=[
         *_text_presence(item), Length(max=item.max_length or TEXTAREA_MAX)])},
     "number": lambda item: {item.id: NumberField(item.label, places=None, validators=_number_validators(item))},
@@ -269,6 +306,9 @@ class RecordForm(FlaskForm):
         locales = ("zh_CN",)
 
     definition: Form | None = None  # set by form_class
+    # Signature items whose drawing is required: the web form sets it (records.fill), the API does not, since a
+    # system posting for someone has no pad (see records.signatures).
+    drawings: frozenset[str] = frozenset()
     submission_id = StringField(validators=[InputRequired(message="缺少提交编号,请刷新页面后重试")])
 
     def hidden_items(self) -> set[str]:
@@ -337,8 +377,7 @@ def _collect(items: Iterable[Item], fields: Mapping[str, Field], hidden: set[str
             if rows:
                 values[item.id] = rows
             continue
-        names = [item.id] + ([f"{item.id}_note", f"{item.id}_photos"] if item.kind == "check" else [])
-        for name in names:
+        for name in conditions.value_names(item):
             value = _plain(fields[name].data, item.kind)
             if not _blank(value):
                 values[name] = value
@@ -376,9 +415,7 @@ def _as_text(value: Any, kind: str) -> str:
 def _pairs(items: Iterable[Item], values: Mapping[str, Any], prefix: str, errors: dict[str, list[str]]):
     known = set()
     for item in items:
-        known.add(item.id)
-        if item.kind == "check":
-            known.update({f"{item.id}_note", f"{item.id}_photos"})
+        known.update(conditions.value_names(item))
         value = values.get(item.id)
         if item.kind == "table":
             if value is None:
@@ -393,7 +430,7 @@ def _pairs(items: Iterable[Item], values: Mapping[str, Any], prefix: str, errors
                 yield from _pairs(item.columns, row, f"{prefix}{item.id}-{n}-", errors)
             continue
         many = item.kind == "photo" or (item.kind == "choice" and item.multiple)
-        for name in [item.id] + ([f"{item.id}_note", f"{item.id}_photos"] if item.kind == "check" else []):
+        for name in conditions.value_names(item):
             value = values.get(name)
             if value is None:
                 continue
@@ -415,9 +452,9 @@ def _pairs(items: Iterable[Item], values: Mapping[str, Any], prefix: str, errors
 
 
 def value_names(form: Form) -> list[str]:
-    """The top-level names a form's values may have (a check item has its note and photos beside it)."""
-    return [name for item in form.all_items()
-            for name in [item.id] + ([f"{item.id}_note", f"{item.id}_photos"] if item.kind == "check" else [])]
+    """The top-level names a form's values may have (a check item has its note and photos beside it, a signature
+    its drawing)."""
+    return [name for item in form.all_items() for name in conditions.value_names(item)]
 
 
 def max_keys(form: Form) -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -24,6 +24,7 @@ from formserver import db
 from formserver.accounts import audit
 from formserver.accounts.access import requires
 from formserver.base.errors import zh_abort
+from formserver.base.inputs import canonical_uid
 from formserver.db.models import ROLES, Case, CaseStep, Handover, Submission, User, utcnow
 from formserver.forms.catalogue import catalogue
 from formserver.forms.formdefs import version_form
@@ -183,7 +184,7 @@ def render_detail(handover: Handover, *, error: str = "", reason: str = "", reas
     return render_template(
         "handover.html", h=handover, states=STATES, form=form, error=error, reason=reason, reason_error=reason_error,
         rostered_incoming=[u.display_name for u in expected],
-        record_visible=store.may_see(user, handover.submission),
+        record_visible=store.may_see(user, handover.submission), incoming_sign=rules.incoming_sign,
         may_correct=store.may_correct(user, handover.submission),
         blockers=blocker_rows(rules, form, handover.blockers), opened=opened, handed=handed,
         item_handovers=handovers_of(opened + handed), takeover=rules.takeover, takeover_role=takeover_role(rules),
@@ -248,12 +249,23 @@ def confirm(handover_id: int):
         return render_detail(handover, error=_blocked_message(handover), status=409)
     if handover.state != "awaiting":
         return render_detail(handover, error="这次交接班已经确认过了。", status=409)
+    rules = handover_rules()
+    drawing = canonical_uid(request.form.get(f"{rules.incoming_sign}_image")) if rules.incoming_sign else None
+    if rules.incoming_sign and drawing is None and current_app.config["SIGNATURE_DRAWING_REQUIRED"]:
+        return render_detail(handover, error="请先在签名框内手写接班人签名,再确认接班(手写签名需要浏览器启用 "
+                                             "JavaScript)。", status=400)
     now = utcnow()
-    with db.write() as w:
-        done = w.execute(update(Handover).where(Handover.id == handover.id, Handover.state == "awaiting")
-                         .values(state="completed", incoming_id=user.id, taken_at=now)).rowcount
-        if done == 1:
-            audit.record(w, user, "handover_confirm", handover.submission.uid, handover=handover.id)
+    try:
+        with db.write() as w:
+            done = w.execute(update(Handover).where(Handover.id == handover.id, Handover.state == "awaiting")
+                             .values(state="completed", incoming_id=user.id, taken_at=now)).rowcount
+            if done == 1:
+                if drawing is not None:
+                    _sign_as_incoming(w, rules, user, handover, drawing)
+                audit.record(w, user, "handover_confirm", handover.submission.uid, handover=handover.id)
+    except (store.Conflict, store.BadPhotos) as error:
+        db.session().refresh(handover)
+        return render_detail(handover, error=str(error), status=409 if isinstance(error, store.Conflict) else 400)
     if done != 1:
         db.session().refresh(handover)
         return render_detail(handover, error="交接班状态刚刚变了,请查看后重试。", status=409)
@@ -301,6 +313,16 @@ def take_over(handover_id: int):
     return redirect(url_for("handover.detail", handover_id=handover.id), code=303)
 
 
+def _sign_as_incoming(w: Session, rules: HandoverRules, user: User, handover: Handover, drawing: str) -> None:
+    """The record as a new revision carrying the incoming person's drawn signature (their name beside it), in the
+    confirmation's transaction: store.correct checks the drawing is theirs and was made for this signature."""
+    submission = w.get(Submission, handover.submission_id)
+    revision, current = store.latest_values(w, submission)
+    values = {**current, rules.incoming_sign: user.display_name, f"{rules.incoming_sign}_image": drawing}
+    store.correct(w, user, submission, version_form(submission.form_version), revision.number, values,
+                  "接班人确认接班并手写签名")
+
+
 def _sign_as_outgoing(w: Session, rules: HandoverRules, user: User, handover: Handover, note: str) -> str:
     """The record as a new revision with `user` as the outgoing person (and their signature where the outgoing
     person's name stood); the name it replaced."""
@@ -313,6 +335,7 @@ def _sign_as_outgoing(w: Session, rules: HandoverRules, user: User, handover: Ha
     for item in form.all_items():
         if item.kind == "signature" and current.get(item.id) == before:
             values[item.id] = user.display_name
+            values.pop(f"{item.id}_image", None)  # the outgoing person's drawing is not the supervisor's signature
     refs = "、".join(rules.takeover.refs)
     store.correct(w, user, submission, form, revision.number, values,
                     f"{takeover_role(rules)}接替交班({refs}):原交班人 {before};{note}"[:MAX_TEXT])
@@ -386,9 +409,16 @@ def close_item(case_id: int):
 
 def init_app(app: Flask) -> None:
     """The handover's part in the record views: the inherited items on its fill page, its shift and incoming
-    person prefilled from the duty roster, and a correction of a handover record deciding anew whether it is
-    blocked."""
+    person prefilled from the duty roster, a correction of a handover record deciding anew whether it is
+    blocked, and the incoming person's signature left to be drawn on confirming."""
     record_hooks = hooks.of(app)
     record_hooks.fill_context.append(fill_context)
     record_hooks.after_correction.append(recompute)
     record_hooks.prefill.append(prefill)
+    record_hooks.deferred_signatures.append(deferred_signatures)
+
+
+def deferred_signatures(form: Form) -> set[str]:
+    """The incoming person's signature is drawn when they confirm, not by the outgoing person on the form."""
+    rules = catalogue().handbook.rules.handover
+    return {rules.incoming_sign} if rules is not None and form.id == rules.form and rules.incoming_sign else set()

@@ -24,6 +24,7 @@ from handbook.formmodel import Form, Item
 from handbook.kinds import CHECK_VALUES, YESNO_VALUES
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+DRAWN = "已手写签名"
 BASE_COLUMNS = ("记录编号", "表单", "表单版本", "填写人", "班组", "日期", "提交时间", "状态", "更正次数")
 
 
@@ -104,7 +105,10 @@ def item_cells(columns: list[tuple[str, Item, str]], values: dict[str, Any], log
     cells = []
     for _label, item, key in columns:
         value = values.get(key)
-        cells.append(neutralise(value if key.endswith("_note") and value is not None else _text(item, value)))
+        cell = value if key.endswith("_note") and value is not None else _text(item, value)
+        if item.kind == "signature" and values.get(f"{key}_image"):
+            cell = f"{cell}({DRAWN})" if cell else DRAWN  # the image itself is on the record page and its PDF
+        cells.append(neutralise(cell))
     return cells
 
 

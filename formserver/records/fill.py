@@ -22,7 +22,7 @@ from formserver.base.security import csrf
 from formserver.db.models import Draft, Revision, Submission, utcnow
 from formserver.forms.catalogue import catalogue
 from formserver.forms.webforms import BLANK_ROWS, RecordForm, form_class, values_of
-from formserver.records import hooks, store
+from formserver.records import hooks, signatures, store
 from formserver.records.photos import store_uploads
 from handbook import conditions
 from handbook.formmodel import Condition, Form
@@ -56,6 +56,20 @@ def condition_text(condition: Condition, form: Form, scope: str = "本项") -> s
 @bp.app_template_global()
 def hidden_items(form: Form, values: dict[str, Any]) -> set[str]:
     return conditions.hidden_items(form, values)
+
+
+@bp.app_template_global()
+def deferred_signature(form: Form, item_id: str) -> bool:
+    """A signature drawn elsewhere (the handover's incoming person draws theirs on confirming): no pad here."""
+    return item_id in hooks.deferred_signatures(form)
+
+
+def required_drawings(form: Form) -> frozenset[str]:
+    """The required signatures the web form wants drawn: all but those drawn elsewhere. Without JavaScript none
+    can be drawn, and the form says so (webforms.DRAWING_REQUIRED) rather than take a typed name for one."""
+    deferred = hooks.deferred_signatures(form)
+    return frozenset(item.id for item in form.all_items() if item.kind == "signature"
+                     and signatures.drawing_required(item.required) and item.id not in deferred)
 
 
 def get_form(form_id: str) -> Form:
@@ -169,6 +183,7 @@ def accept(form: Form, formdata: MultiDict, filled_at: dt.datetime | None = None
     formdata.setlist("submission_id", [uid])
     upload_error = store_uploads(form, formdata, uid)
     wtform = build(form, formdata, blank_rows=1)
+    wtform.drawings = required_drawings(form)
     if upload_error or not wtform.validate():
         csrf_failed = "csrf_token" in wtform.errors
         return Outcome(wtform, status=400, error=upload_error or (EXPIRED if csrf_failed else INVALID))

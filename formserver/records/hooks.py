@@ -1,7 +1,7 @@
 """Where the parts above `records` plug into the record views without `records` importing them: what the fill
 page of a form shows besides its fields, what a new form's page is prefilled with besides the header defaults,
-and what a correction changes besides the record (in its transaction). `operations.handover` registers all
-three for the handover form at start (see app.factory).
+what a correction changes besides the record (in its transaction), and which signatures are drawn elsewhere.
+`operations.handover` registers all four for the handover form at start (see app.factory).
 
 `emit` is the same for events other parts may want to act on in the very transaction that makes them (a case
 assigned to someone: `notify` writes its outbox there), without the emitter importing who listens."""
@@ -23,6 +23,7 @@ FillContext = Callable[[Form], dict[str, Any]]
 AfterCorrection = Callable[[Session, User, Submission, Form, dict[str, Any]], None]
 Prefill = Callable[[Form, MultiDict], None]  # changes the form data of a new form's page in place
 OnEvent = Callable[[Session, str, dict[str, Any]], None]
+Deferred = Callable[[Form], set[str]]  # signature items drawn later, not on the form's page (the incoming person's)
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Hooks:
     after_correction: list[AfterCorrection] = field(default_factory=list)
     prefill: list[Prefill] = field(default_factory=list)
     on_event: list[OnEvent] = field(default_factory=list)
+    deferred_signatures: list[Deferred] = field(default_factory=list)
 
 
 def of(app: Flask) -> Hooks:
@@ -49,6 +51,11 @@ def prefill(form: Form, formdata: MultiDict) -> None:
     """Let every part that registered one add to a new form's prefilled values."""
     for extra in of(current_app).prefill:
         extra(form, formdata)
+
+
+def deferred_signatures(form: Form) -> set[str]:
+    """Signature items of `form` whose drawing is made elsewhere (the handover's incoming person, on confirming)."""
+    return {item_id for extra in of(current_app).deferred_signatures for item_id in extra(form)}
 
 
 def after_correction(w: Session, user: User, submission: Submission, form: Form, values: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from formserver.accounts.access import requires
 from formserver.base.errors import zh_abort
 from formserver.base.inputs import canonical_uid
 from formserver.db.models import Photo, Submission
-from formserver.records import store
+from formserver.records import signatures, store
 from handbook.formmodel import Form
 
 bp = Blueprint("photos", __name__)
@@ -121,8 +121,12 @@ def upload():
                 return jsonify({"error": "照片编号已被占用"}), 409
             return jsonify({"id": known.uid, "url": f"/photos/{known.uid}", "size": known.size}), 200
     try:
-        photo = save(upload, uid, item, client_id)
-    except PhotoError as error:
+        if signatures.is_image_name(item):  # a signature pad's drawing: a PNG, checked by decoding it
+            photo = signatures.save(upload.stream.read(signatures.MAX_BYTES + 1), uid, item, current_user.id,
+                                    client_id)
+        else:
+            photo = save(upload, uid, item, client_id)
+    except (PhotoError, signatures.SignatureError) as error:
         return jsonify({"error": error.message}), error.status
     return jsonify({"id": photo.uid, "url": f"/photos/{photo.uid}", "size": photo.size}), 201
 

@@ -31,7 +31,7 @@ from formserver.db.models import AuditEvent, FormVersion, Revision, Submission, 
 from formserver.forms.catalogue import catalogue
 from formserver.forms.formdefs import version_form
 from formserver.forms.webforms import form_class, values_of
-from formserver.records import exports, followup, hooks, store
+from formserver.records import exports, followup, hooks, signatures, store
 from formserver.records.queries import STATUS_FILTERS, Filters, filtered, page
 from handbook.formmodel import Form
 from handbook.pdf import form_html, render_pdf
@@ -112,11 +112,17 @@ def detail(uid: str):
 
 
 def print_values(form: Form, submission: Submission, revision: Revision) -> dict[str, Any]:
-    """Stored values as the print template takes them: signatures carry the date they were given."""
+    """Stored values as the print template takes them: signatures carry the date they were given, and a drawn
+    one its image (as a data URI: the print fetcher fetches nothing else) with when it was drawn."""
     values = dict(revision.values)
     signed = catalogue().local(revision.created_at).date().isoformat()
     for item in form.signatures:
-        if values.get(item.id):
+        found = signatures.data_uri(values.get(f"{item.id}_image"))
+        if found:
+            image, drawn = found
+            values[item.id] = {"name": values.get(item.id) or drawn.signer, "date": drawn.at[:10], "image": image,
+                               "time": drawn.at}
+        elif values.get(item.id):
             values[item.id] = {"name": values[item.id], "date": signed}
     return values
 

@@ -83,7 +83,16 @@ def photo_ids(form: Form, values: dict[str, Any]) -> list[str]:
             ids.extend(vals.get(item.id) or [])
         elif item.kind == "check":
             ids.extend(vals.get(f"{item.id}_photos") or [])
+        elif item.kind == "signature" and vals.get(f"{item.id}_image"):
+            ids.append(vals[f"{item.id}_image"])
     return ids
+
+
+def drawing_items(form: Form, values: dict[str, Any]) -> dict[str, str]:
+    """Drawing id → the name it must have been uploaded for (`<signature id>_image`): a photo of a failed check
+    cannot pass for someone's signature."""
+    return {values[name]: name for item in form.all_items() if item.kind == "signature"
+            and isinstance(values.get(name := f"{item.id}_image"), str)}
 
 
 def record_date(form: Form, values: dict[str, Any], today: dt.date) -> dt.date:
@@ -109,18 +118,28 @@ def summary(form: Form, values: dict[str, Any]) -> str:
     return " · ".join(parts)[:200]
 
 
-def _check_photos(db: Session, user: User, uid: str, ids: list[str]) -> None:
-    if not ids:
-        return
-    _verify_photos(db.connection(), user.id, ids)
-    db.execute(update(Photo).where(Photo.uid.in_(ids)).values(submission_uid=uid))
+def _check_photos(db: Session, user: User, uid: str, ids: list[str], drawings: dict[str, str],
+                  kept: dict[str, str | None]) -> None:
+    """`kept`: ids the corrected revision already had (→ the signature they were the drawing of, or None), which may
+    be another's: the signer's drawing stays when a supervisor corrects a record, or the incoming person adds
+    theirs to a handover; but a kept drawing stays with its own signature."""
+    moved = sorted(i for i, name in drawings.items() if i in kept and kept[i] != name)
+    if moved:
+        raise BadPhotos("手写签名图片不是为这个签名项上传的:" + "、".join(moved))
+    new = [i for i in ids if i not in kept]
+    if new:
+        _verify_photos(db.connection(), user.id, new, {i: n for i, n in drawings.items() if i not in kept})
+        db.execute(update(Photo).where(Photo.uid.in_(new)).values(submission_uid=uid))
 
 
-def _verify_photos(db: Connection, user_id: int, ids: list[str]) -> None:
-    found = db.scalars(select(Photo.uid).where(Photo.uid.in_(ids), Photo.user_id == user_id)).all()
+def _verify_photos(db: Connection, user_id: int, ids: list[str], drawings: dict[str, str] | None = None) -> None:
+    found = dict(db.execute(select(Photo.uid, Photo.item_id).where(Photo.uid.in_(ids), Photo.user_id == user_id)).all())
     missing = set(ids) - set(found)
     if missing:
         raise BadPhotos("照片不存在或不属于您:" + "、".join(sorted(missing)))
+    wrong = [uid for uid, name in (drawings or {}).items() if found.get(uid) != name]
+    if wrong:
+        raise BadPhotos("手写签名图片不是为这个签名项上传的:" + "、".join(sorted(wrong)))
 
 
 @dataclass(frozen=True)
@@ -135,6 +154,7 @@ class NewSubmission:
     revision: dict[str, Any]  # its first revision's columns but submission id and time
     event: dict[str, Any]  # its audit event's columns but the time
     followup: followup.Plan | None = None  # the cases and handover it opens
+    drawings: dict[str, str] | None = None  # drawing id → the signature it must be for (drawing_items)
 
 
 @dataclass(frozen=True)
@@ -188,7 +208,8 @@ def prepare(user: Any, form: Form, version_id: int, uid: str, values: dict[str, 
                     "client_filled_at": filled_at},
         revision={"number": 1, "values": values, "digest": content, "author_id": user.id, "reason": "",
                   "score": scores.percent(form, values)},
-        event=audit.event(user, "submit", uid, form=form.id, via=via), followup=planned or None)
+        event=audit.event(user, "submit", uid, form=form.id, via=via), followup=planned or None,
+        drawings=drawing_items(form, values) or None)
 
 
 def store(db: Connection, new: NewSubmission) -> Stored:
@@ -211,7 +232,7 @@ def store_many(db: Connection, news: list[NewSubmission]) -> list[Stored | Confl
     for n, new in enumerate(news):
         if new.photos:
             try:
-                _verify_photos(db, new.user_id, new.photos)
+                _verify_photos(db, new.user_id, new.photos, new.drawings)
             except BadPhotos as error:
                 outcomes[n] = error
     first: dict[str, int] = {}  # id → the first submission of the batch using it: the one that may insert it
@@ -277,7 +298,10 @@ def correct(db: Session, user: User, submission: Submission, form: Form, base: i
     if submission.revision_count != base:
         raise Conflict(f"记录已被更正为第 {submission.revision_count} 版,您是在第 {base} 版上修改的,请刷新后重新更正。",
                        submission)
-    _check_photos(db, user, submission.uid, photo_ids(form, values))
+    before = db.scalar(select(Revision.values).where(Revision.submission_id == submission.id,
+                                                     Revision.number == base)) or {}
+    _check_photos(db, user, submission.uid, photo_ids(form, values), drawing_items(form, values),
+                  {**dict.fromkeys(photo_ids(form, before)), **drawing_items(form, before)})
     number = base + 1
     # The guarded update is the lock: a concurrent correction of the same base updates nothing.
     done = db.execute(update(Submission).where(Submission.id == submission.id, Submission.revision_count == base)

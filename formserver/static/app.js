@@ -41,7 +41,7 @@
       if (el.type === "radio" || el.type === "checkbox") el.checked = values.includes(el.value);
       else if (el.type !== "hidden") el.value = values[0] ?? "";
     }
-    form.dispatchEvent(new Event("answers-restored"));
+    form.dispatchEvent(new CustomEvent("answers-restored", { detail: { fields: pairs } }));  // signature.js reads its ids
     // Photo ids are hidden inputs: rebuild them from the stored pairs.
     for (const box of form.querySelectorAll("[data-photos]")) {
       const ids = byName.get(box.dataset.photos) || [];

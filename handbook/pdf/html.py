@@ -180,10 +180,14 @@ def normalise(item: Item, value: object, note: object = None) -> Any:
     if kind in ("date", "time", "datetime"):
         return _when(value, kind)
     if kind == "signature" and isinstance(value, Mapping):
+        image = value.get("image")
         return {"name": _text(value.get("name", value.get("value"))),
-                "date": _when(value.get("date", value.get("at")), "date")}
+                "date": _when(value.get("date", value.get("at")), "date"),
+                # a drawn signature: only a PNG data URI (the print fetcher fetches nothing else anyway)
+                "image": image if isinstance(image, str) and image.startswith("data:image/png;base64,") else "",
+                "time": _text(value.get("time"))}
     if kind == "signature":
-        return {"name": _text(value), "date": When()}
+        return {"name": _text(value), "date": When(), "image": "", "time": ""}
     if kind == "table":
         rows = value if isinstance(value, list | tuple) else []
         return [{c.id: normalise(c, row.get(c.id), row.get(f"{c.id}_note")) for c in item.columns}

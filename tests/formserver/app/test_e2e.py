@@ -75,10 +75,11 @@ def served(instance: Path, users: dict[str, dict[str, str]], **config: Any) -> I
     """The real app on a fresh SQLite database in `instance`, with `users` (username → create_user options)
     made through the real CLI, served on a free port of 127.0.0.1 for a browser; `config` overrides."""
     from formserver import create_app
-    from tests.server_support import ROOT, create_user
+    from tests.server_support import ROOT, TYPED_SIGNATURES, create_user
 
     app = create_app({"DATABASE_URL": f"sqlite:///{instance / 'forms.sqlite3'}", "SECRET_KEY": "e2e-secret",
-                      "HANDBOOK_ROOT": str(ROOT), "HANDBOOK_SITE": str(instance / "site"), **config})
+                      "HANDBOOK_ROOT": str(ROOT), "HANDBOOK_SITE": str(instance / "site"), **TYPED_SIGNATURES,
+                      **config})
     for username, options in users.items():
         create_user(app, username, **options)
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
