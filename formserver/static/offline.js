@@ -84,7 +84,28 @@
     input.value = value;
   }
 
+  // A signature drawn offline (signature.js asks first): kept on the phone like a photo, sent before the form.
+  async function keepSignature(form, pad, blob) {
+    const input = pad.querySelector("input[data-signature-image]");
+    const status = pad.querySelector(".signature-status");
+    try {
+      const id = await Outbox.keepPhoto(blob, form.dataset.uid, input.name);
+      if (pad.signatureBlob !== blob) return;  // drawn again or cleared meanwhile
+      input.value = id;
+      if (status) status.textContent = "签名已保存在本机,联网后随表提交";
+      form.dispatchEvent(new Event("photos-changed"));
+    } catch (e) {
+      if (status) status.textContent = "签名无法保存在本机(存储空间不足?),请联网后重签";
+    }
+  }
+  window.OfflineForms = { keepSignature };
+
   function initForm(form) {
+    form.addEventListener("signature-drawn", (event) => {
+      if (navigator.onLine) return;  // signature.js uploads it
+      event.preventDefault();
+      keepSignature(form, event.detail.pad, event.detail.blob);
+    });
     form.dataset.title = document.querySelector("h1")?.textContent.trim() || form.dataset.form;
     form.addEventListener("submit", async (event) => {
       // For the service worker, should the connection drop during the post: whose it is, what it is.

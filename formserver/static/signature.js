@@ -41,7 +41,8 @@
       status(pad, "已手写签名");
       form.dispatchEvent(new Event("photos-changed"));
     } catch (e) {
-      status(pad, "网络断开,签名未保存:恢复连接后请再签一笔或清除重签");
+      if (window.OfflineForms) await window.OfflineForms.keepSignature(form, pad, blob);  // the connection dropped
+      else status(pad, "网络断开,签名未保存:恢复连接后请再签一笔或清除重签");
     }
   }
 
@@ -112,7 +113,8 @@
       input.value = found[1];
       const img = new Image();
       img.onload = () => { ctx.clearRect(0, 0, canvas.width, canvas.height); ctx.drawImage(img, 0, 0, canvas.clientWidth, canvas.clientHeight); };
-      img.src = "/photos/" + encodeURIComponent(found[1]);
+      if (window.Outbox && found[1].startsWith(window.Outbox.LOCAL)) window.Outbox.photoUrl(found[1]).then((url) => { img.src = url; });
+      else img.src = "/photos/" + encodeURIComponent(found[1]);
       status(pad, "已手写签名");
     });
   }

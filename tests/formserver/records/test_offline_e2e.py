@@ -6,16 +6,35 @@ a submission the server refuses after reconnecting is shown to the person with t
 from __future__ import annotations
 
 import re
+import subprocess
 
 import pytest
 from sqlalchemy import func, select
 
 from tests.formserver.app import test_e2e
-from tests.formserver.app.test_e2e import NOTE, Server, fill_patrol_except, log_in, png, shot, tap_option
+from tests.formserver.app.test_e2e import NOTE, Server, fill_patrol_except, log_in, png, served, shot, tap_option
+from tests.formserver.records.test_signature_e2e import SIGNATURE, draw
+from tests.sitebuild import output_dir
 
-browser, server, phones = test_e2e.browser, test_e2e.server, test_e2e.phones  # the phone tests' fixtures
+browser, phones = test_e2e.browser, test_e2e.phones  # the phone tests' fixtures
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("cheap_passwords")]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The real app as deployed: a required signature must be drawn."""
+    with served(tmp_path_factory.mktemp("offline-e2e"), {"zhang": {"display_name": "张三"}},
+                SIGNATURE_DRAWING_REQUIRED=True) as server:
+        yield server
+
+
+def sign(page, expected: str) -> None:
+    pad = page.locator('.signature-pad[data-signature-for="inspector_sign"]')
+    canvas = pad.locator("canvas")
+    canvas.scroll_into_view_if_needed()
+    draw(page, canvas, SIGNATURE)
+    pad.locator(".signature-status", has_text=expected).wait_for()
 FINDING = "地下车库 B2 信号差,离线补记:消防通道有纸箱"
 
 
@@ -72,6 +91,7 @@ def test_a_patrol_filled_offline_is_sent_once_when_the_connection_returns(server
     thumb = item.locator(".thumb img")
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
     page.locator("textarea[name=findings]").fill(FINDING)
+    sign(page, "签名已保存在本机,联网后随表提交")
     uid = form.get_attribute("data-uid")
     shot(page, "offline-1-filled")
     page.locator("button[type=submit]").tap()
@@ -109,7 +129,18 @@ def test_a_patrol_filled_offline_is_sent_once_when_the_connection_returns(server
     expect(fault).to_contain_text(NOTE)
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=fault.locator("img").element_handle())
     expect(page.locator(".view-item", has_text="发现的问题")).to_contain_text(FINDING)
+    drawn = page.locator(".view-item.signature img.signature-image")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=drawn.element_handle())
     shot(page, "offline-3-record")
+    pdf = page.request.get(server.url + f"/records/{uid}.pdf")
+    assert pdf.ok
+    path = output_dir() / "server-offline-record.pdf"
+    path.write_bytes(pdf.body())
+    listed = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True, check=True).stdout
+    assert [line for line in listed.splitlines()[2:] if " png " in f" {line} " or "image" in line], listed
+    text = re.sub(r"\s+", "", subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                             check=True).stdout)
+    assert "巡查人签名" in text and re.search(r"签于\d{4}-\d\d-\d\d\d\d:\d\d", text), text[-400:]
 
 
 def test_a_refused_offline_submission_is_shown_with_the_form(server, phones):
@@ -127,7 +158,9 @@ def test_a_refused_offline_submission_is_shown_with_the_form(server, phones):
     watch.offline = True
     context.set_offline(True)
     page.goto(server.url + "/forms/patrol")
+    page.locator("form.record-form[data-ready]").wait_for()
     fill_patrol_except(page, server)
+    sign(page, "签名已保存在本机,联网后随表提交")
     page.locator("button[type=submit]").tap()
     page.wait_for_url(re.compile(r"/\?queued="))
     uid = page.url.rsplit("=", 1)[1]
