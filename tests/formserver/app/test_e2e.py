@@ -344,7 +344,7 @@ def xlsx_text(data: bytes) -> str:
 def test_missing_item_is_shown_in_place_and_a_double_tap_makes_one_record(server, phones):
     from playwright.sync_api import expect
 
-    _, page, watch = phones()
+    context, page, watch = phones()
     log_in(page, server, "zhang")
     open_new_patrol(page)
     fill_patrol_except(page, server, skip="windows")
@@ -374,7 +374,8 @@ def test_missing_item_is_shown_in_place_and_a_double_tap_makes_one_record(server
     tap_option(page, "windows", "ok")
     before = server.count("patrol")
     posts = []
-    page.on("request", lambda r: r.method == "POST" and r.url.endswith("/forms/patrol") and posts.append(r))
+    # On the context: once the service worker controls the page, the post is its fetch, not the page's.
+    context.on("request", lambda r: r.method == "POST" and r.url.endswith("/forms/patrol") and posts.append(r))
     box = page.locator("button[type=submit]").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.touchscreen.tap(x, y)

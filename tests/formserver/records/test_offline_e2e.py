@@ -59,13 +59,9 @@ def cases_of(server: Server, uid: str) -> int:
                               .join(Submission, Case.submission_id == Submission.id).where(Submission.uid == uid))
 
 
-def outbox_rows(page) -> list[str]:
-    return page.locator("#outbox li").all_inner_texts()
-
-
-def test_a_patrol_filled_offline_is_sent_once_when_the_connection_returns(server, phones):
-    from playwright.sync_api import expect
-
+def offline_patrol(server: Server, phones):
+    """(context, page, watch) of a phone that opened the patrol form and the home page once online, now without
+    a connection and showing the patrol again (from the worker's cache), ready to fill."""
     context, page, watch = phones()
     log_in(page, server, "zhang")
     worker_ready(page)
@@ -73,13 +69,18 @@ def test_a_patrol_filled_offline_is_sent_once_when_the_connection_returns(server
     page.locator("form.record-form").wait_for()
     page.goto(server.url + "/")  # and the home page, as it is now
     worker_ready(page)
-
-    # In the basement car park: no signal. The patrol opens all the same.
     watch.offline = True
     context.set_offline(True)
     page.goto(server.url + "/forms/patrol")
-    form = page.locator("form.record-form")
     page.locator("form.record-form[data-ready]").wait_for()
+    return context, page, watch
+
+
+def test_a_patrol_filled_offline_is_sent_once_when_the_connection_returns(server, phones):
+    from playwright.sync_api import expect
+
+    context, page, watch = offline_patrol(server, phones)  # in the basement car park: no signal
+    form = page.locator("form.record-form")
     expect(page.locator("#offline-banner")).to_be_visible()
     fill_patrol_except(page, server, skip="fire_exit")
     tap_option(page, "fire_exit", "fault")
@@ -148,17 +149,7 @@ def test_a_refused_offline_submission_is_shown_with_the_form(server, phones):
     test edits the queued answers to an option the server rejects), and never dropped."""
     from playwright.sync_api import expect
 
-    context, page, watch = phones()
-    log_in(page, server, "zhang")
-    worker_ready(page)
-    page.goto(server.url + "/forms/patrol")
-    page.locator("form.record-form").wait_for()
-    page.goto(server.url + "/")
-    worker_ready(page)
-    watch.offline = True
-    context.set_offline(True)
-    page.goto(server.url + "/forms/patrol")
-    page.locator("form.record-form[data-ready]").wait_for()
+    context, page, watch = offline_patrol(server, phones)
     fill_patrol_except(page, server)
     sign(page, "签名已保存在本机,联网后随表提交")
     page.locator("button[type=submit]").tap()
@@ -194,16 +185,7 @@ def test_a_refused_offline_submission_is_shown_with_the_form(server, phones):
 def test_logging_out_with_unsent_forms_asks_first(server, phones):
     from playwright.sync_api import expect
 
-    context, page, watch = phones()
-    log_in(page, server, "zhang")
-    worker_ready(page)
-    page.goto(server.url + "/forms/patrol")
-    page.locator("form.record-form").wait_for()
-    page.goto(server.url + "/")
-    worker_ready(page)
-    watch.offline = True
-    context.set_offline(True)
-    page.goto(server.url + "/forms/patrol")
+    context, page, watch = offline_patrol(server, phones)
     fill_patrol_except(page, server)
     page.locator("button[type=submit]").tap()
     page.wait_for_url(re.compile(r"/\?queued="))
