@@ -18,7 +18,9 @@
     if (!("serviceWorker" in navigator)) return;
     navigator.serviceWorker.register("/sw.js").catch(() => { /* no worker: pages still work online */ });
     navigator.serviceWorker.addEventListener("message", (event) => {
-      if (event.data?.type === "outbox-sent") showOutbox();
+      if (event.data?.type !== "outbox-sent") return;  // the worker sent the outbox (background sync)
+      announce(event.data.report.sent, event.data.report.refused);
+      showOutbox();
     });
   }
 
@@ -192,11 +194,15 @@
   function send() {
     if (!navigator.onLine || sending) return sending;
     sending = Outbox.replay().then((report) => {
-      if (report.sent.length) flash("已自动提交本机保存的 " + report.sent.length + " 份表");
-      if (report.refused.length) flash(report.refused.length + " 份本机保存的表未被服务器接受,请在首页打开修改", true);
+      announce(report.sent.length, report.refused.length);
       return report;
     }).catch(() => null).finally(() => { sending = null; showOutbox(); });
     return sending;
+  }
+
+  function announce(sent, refused) {
+    if (sent) flash("已自动提交本机保存的 " + sent + " 份表");
+    if (refused) flash(refused + " 份本机保存的表未被服务器接受,请在首页打开修改", true);
   }
 
   function flash(text, warning) {
