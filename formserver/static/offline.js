@@ -66,16 +66,10 @@
     const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
     for (const input of form.querySelectorAll('input[type="hidden"]')) {
       if (!input.value.startsWith(Outbox.LOCAL)) continue;
-      const id = input.value.slice(Outbox.LOCAL.length);
-      const photo = await Outbox.photo(id);
+      const photo = await Outbox.photo(input.value.slice(Outbox.LOCAL.length));
       if (!photo) { input.closest(".thumb")?.remove(); continue; }
-      const body = new FormData();
-      body.append("file", photo.blob, photo.name);
-      body.append("submission_id", form.dataset.uid);
-      body.append("item", photo.item);
-      body.append("id", id);
-      const r = await fetch("/photos", { method: "POST", body, credentials: "same-origin", headers: { "X-CSRFToken": csrf } });
-      if (!r.ok) throw new Error("photo " + r.status);
+      const id = await Outbox.uploadPhoto({ ...photo, uid: form.dataset.uid }, csrf);  // throws when offline
+      if (typeof id !== "string") throw new Error(id.error);
       input.value = id;
     }
   }

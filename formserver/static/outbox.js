@@ -175,6 +175,6 @@
     return scope.navigator.locks ? scope.navigator.locks.request("outbox", work) : work();
   }
 
-  scope.Outbox = { LOCAL, newId, keepPhoto, photoUrl, entriesOf, isUsed, markSent, forget, replay,
+  scope.Outbox = { LOCAL, newId, keepPhoto, photoUrl, entriesOf, isUsed, markSent, forget, replay, uploadPhoto,
     photo: (id) => get("photos", id), get: (uid) => get("entries", uid), put: (entry) => put("entries", entry) };
 })(self);
